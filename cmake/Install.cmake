@@ -1,0 +1,2 @@
+# Installation rules (executable, jobs/, scripts/, docs/) — see docs/install.md.
+include(GNUInstallDirs)

@@ -1,0 +1,161 @@
+// `tally run`: parse → validate → run (threads only, or MPI under a launcher) → write
+// → report → exit code. Reads like the story of a run; the work is in src/parallel.
+#include <fmt/core.h>
+
+#include <memory>
+
+#include "app/commands.hpp"
+#include "app/report.hpp"
+#include "core/error.hpp"
+#include "parallel/launcher.hpp"
+#include "parallel/mpi.hpp"
+#include "parallel/run.hpp"
+#include "parallel/signals.hpp"
+#include "parallel/threads.hpp"
+
+namespace tally::app {
+
+namespace {
+
+struct RunArgs {
+  std::int64_t tasks = 8;
+  std::int64_t samples = 1'000'000;
+  std::string range = "1:100";
+  std::string seed = "0";
+  std::string stream = "fast";
+  std::int64_t chunk = core::Config::kDefaultChunk;
+  int threads = 0;
+  bool json = false;
+  bool force_mpi = false;
+  std::string output = "tally-results.h5";
+  bool force = false;
+  bool quiet = false;
+  double progress_interval = 10;
+  std::string checkpoint;
+  double checkpoint_every = 60;
+  std::string resume = "auto";
+  double max_seconds = 0;
+  double peer_timeout = 300;
+  std::string file_locking = "best-effort";
+  bool histogram = false;
+};
+
+core::Range parse_range(const std::string& text) {
+  const auto colon = text.find(':', text.empty() ? 0 : 1);  // "-5:5": skip a leading minus
+  if (colon == std::string::npos) throw usage_error("--range must be LO:HI, e.g. 1:100, not '" + text + "'");
+  auto number = [&](const std::string& part) {
+    std::size_t used = 0;
+    long long value = 0;
+    try {
+      value = std::stoll(part, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (part.empty() || used != part.size())
+      throw usage_error("--range must be LO:HI with 64-bit integers, not '" + text + "'");
+    return std::int64_t(value);
+  };
+  return {number(text.substr(0, colon)), number(text.substr(colon + 1))};
+}
+
+parallel::RunSettings settings_from(const RunArgs& a) {
+  parallel::RunSettings s;
+  s.config.tasks = a.tasks;
+  s.config.samples = a.samples;
+  s.config.range = parse_range(a.range);
+  s.config.seed = core::parse_u128(a.seed, "--seed");
+  s.config.stream = core::parse_stream(a.stream);
+  s.config.chunk = a.chunk;
+  s.config.validate();
+  if (a.threads < 0 || a.threads > 4096) throw usage_error("--threads must be between 1 and 4096");
+  s.threads = a.threads > 0 ? a.threads : parallel::default_threads();
+  if (a.output.empty()) throw usage_error("--output must name a file");
+  s.output = a.output;
+  s.force = a.force;
+  s.checkpoint = a.checkpoint;
+  if (a.checkpoint_every < 0) throw usage_error("--checkpoint-every must be 0 (only on stop) or more seconds");
+  s.checkpoint_every = a.checkpoint_every;
+  s.resume = parallel::parse_resume_policy(a.resume);
+  if (a.max_seconds < 0) throw usage_error("--max-seconds must be positive (or 0 for no limit)");
+  s.max_seconds = a.max_seconds;
+  if (a.peer_timeout <= 0) throw usage_error("--peer-timeout must be positive");
+  s.peer_timeout = a.peer_timeout;
+  s.file_locking = io::parse_file_locking(a.file_locking);
+  s.progress = a.quiet || a.json ? parallel::Progress::Mode::kOff : parallel::Progress::Mode::kAuto;
+  if (a.progress_interval <= 0) throw usage_error("--progress-interval must be positive");
+  s.progress_interval = a.progress_interval;
+  s.histogram = a.histogram;
+  return s;
+}
+
+int report(const RunArgs& a, const parallel::RunSettings& s, const parallel::RunOutcome& out) {
+  for (const auto& note : out.notes) fmt::print(stderr, "tally: {}\n", note);
+  if (out.record) {
+    if (a.json) print_run_json(*out.record, s.output.string(), int(out.code));
+    else if (!a.quiet) print_run_summary(*out.record, s.output.string(), int(out.code));
+  }
+  if (out.code == ExitCode::kStopped)
+    fmt::print(stderr, "tally: stopped at a checkpoint ({}); run the same command again to resume\n",
+               s.checkpoint_path().string());
+  return int(out.code);
+}
+
+int run_command(const RunArgs& a, int& argc, char**& argv) {
+  const parallel::RunSettings s = settings_from(a);  // bad input: exit 2 before MPI starts
+  parallel::install_stop_handlers();
+  if (!a.force_mpi && !parallel::under_mpi_launcher()) return report(a, s, parallel::run_local(s));
+
+  parallel::mpi::Session session(argc, argv);
+  parallel::RunOutcome out;
+  try {
+    out = parallel::run_mpi(s, session);
+  } catch (const Error& e) {
+    // Errors of the shared start-up verdict reach every rank alike: rank 0 reports.
+    if (e.code() == ExitCode::kUsage || e.code() == ExitCode::kCheckpoint) throw;
+    fmt::print(stderr, "tally: error (rank {}): {}\n", session.rank(), e.what());
+    MPI_Abort(session.comm(), int(e.code()));
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "tally: error (rank {}): {}\n", session.rank(), e.what());
+    MPI_Abort(session.comm(), int(ExitCode::kFailure));
+  }
+  if (session.rank() != 0) return int(out.code);
+  return report(a, s, out);
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app, Action& action, int& argc, char**& argv) {
+  auto args = std::make_shared<RunArgs>();
+  CLI::App* run = app.add_subcommand("run", "Draw and sum the random integers; write the results file.");
+  run->add_option("--tasks", args->tasks, "Number of tasks (independent streams)")->capture_default_str();
+  run->add_option("--samples", args->samples, "Draws per task")->capture_default_str();
+  run->add_option("--range", args->range, "Inclusive range LO:HI of the draws (64-bit)")->capture_default_str();
+  run->add_option("--seed", args->seed, "Seed, decimal or 0x-hex, below 2^128")->capture_default_str();
+  run->add_option("--stream", args->stream, "fast (tally's SIMD Philox stream) or numpy (bit-exact with NumPy)")
+      ->capture_default_str();
+  run->add_option("--chunk", args->chunk, "Draws per chunk: the unit of scheduling, checkpoints and audit")
+      ->capture_default_str();
+  run->add_option("--threads", args->threads,
+                  "OpenMP threads per rank (default: OMP_NUM_THREADS, SLURM_CPUS_PER_TASK, or the CPUs allowed)");
+  run->add_flag("--json", args->json, "Print one JSON object with the results on stdout");
+  run->add_flag("--mpi", args->force_mpi, "Initialise MPI even without a launcher");
+  run->add_option("--output,-o", args->output, "Results file (HDF5)")->capture_default_str();
+  run->add_flag("--force", args->force, "Overwrite an existing results file; allow --resume never to discard a checkpoint");
+  run->add_flag("--quiet,-q", args->quiet, "No progress and no summary");
+  run->add_option("--progress-interval", args->progress_interval, "Seconds between progress lines when not on a terminal")
+      ->capture_default_str();
+  run->add_option("--checkpoint", args->checkpoint, "Checkpoint file (default: OUTPUT.ckpt)");
+  run->add_option("--checkpoint-every", args->checkpoint_every, "Seconds between checkpoints; 0 = only when stopping")
+      ->capture_default_str();
+  run->add_option("--resume", args->resume, "auto (resume when a checkpoint exists), require, or never")
+      ->capture_default_str();
+  run->add_option("--max-seconds", args->max_seconds, "Stop at a checkpoint after this many seconds (exit 85)");
+  run->add_option("--peer-timeout", args->peer_timeout, "Give up after this many seconds without a message from a rank")
+      ->capture_default_str();
+  run->add_option("--file-locking", args->file_locking, "HDF5 file locking: on, off or best-effort")
+      ->capture_default_str();
+  run->add_flag("--histogram", args->histogram, "Also count each value per task (small spans only)");
+  run->final_callback([&action, args, &argc, &argv] { action = [args, &argc, &argv] { return run_command(*args, argc, argv); }; });
+}
+
+}  // namespace tally::app

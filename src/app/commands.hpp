@@ -1,0 +1,15 @@
+#pragma once
+// Each subcommand registers its CLI11 options and the action to run when chosen.
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace tally::app {
+
+/// The chosen subcommand's body; returns the process exit code.
+using Action = std::function<int()>;
+
+void add_run_command(CLI::App& app, Action& action, int& argc, char**& argv);
+void add_inspect_command(CLI::App& app, Action& action);
+
+}  // namespace tally::app

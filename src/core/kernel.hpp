@@ -1,0 +1,38 @@
+#pragma once
+// The kernel: exact sums of chunks of either stream, with SIMD inside a thread and
+// OpenMP threads across the pieces of a batch. Results never depend on the split.
+#include <cstdint>
+#include <span>
+#include <variant>
+
+#include "core/config.hpp"
+#include "core/stream_fast.hpp"
+#include "core/stream_numpy.hpp"
+#include "core/types.hpp"
+
+namespace tally::core {
+
+class Kernel {
+ public:
+  explicit Kernel(const Config& config);
+
+  [[nodiscard]] const Config& config() const { return config_; }
+
+  /// Exact sum of indices [r.begin, r.end) of task t on the calling thread.
+  [[nodiscard]] ChunkSum sum(TaskId t, IndexRange r) const;
+  /// Same, computed one value at a time from the stream's scalar definition (the oracle).
+  [[nodiscard]] ChunkSum sum_reference(TaskId t, IndexRange r) const;
+  [[nodiscard]] ChunkSum sum_chunk(ChunkId id) const { return sum(config_.task_of(id), config_.indices_of(id)); }
+  /// The task's tail: values that make up for `missing` rejected units (numpy only, else 0).
+  [[nodiscard]] std::int64_t tail(TaskId t, std::uint64_t missing) const;
+
+  /// Sums the chunks `ids` into `out` with `threads` OpenMP threads, splitting chunks
+  /// into pieces so that any batch keeps every thread busy.
+  void sum_chunks(std::span<const ChunkId> ids, std::span<ChunkSum> out, int threads) const;
+
+ private:
+  Config config_;
+  std::variant<FastStream, NumpyStream> stream_;
+};
+
+}  // namespace tally::core

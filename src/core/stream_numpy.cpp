@@ -1,0 +1,66 @@
+#include "core/stream_numpy.hpp"
+
+namespace tally::core {
+
+NumpyStream::NumpyStream(u128 seed, Range range)
+    : range_(range), span_(range.span()), key_{std::uint64_t(seed), std::uint64_t(seed >> 64)} {
+  if (span_ == 1) {
+    mode_ = Mode::kConstant;
+  } else if (span_ == (u128{1} << 32)) {
+    mode_ = Mode::kRaw32;
+  } else if (span_ < (u128{1} << 32)) {
+    mode_ = Mode::kLemire32;
+    threshold_ = (std::uint64_t{1} << 32) % std::uint64_t(span_);
+  } else if (span_ == (u128{1} << 64)) {
+    mode_ = Mode::kRaw64;
+  } else {
+    mode_ = Mode::kLemire64;
+    threshold_ = std::uint64_t((u128{1} << 64) % span_);
+  }
+}
+
+std::uint64_t NumpyStream::unit(TaskId t, Index u) const {
+  if (wide()) return block(t, u / 4)[u % 4];
+  const std::uint64_t word = block(t, u / 8)[(u / 2) % 4];
+  return u % 2 == 0 ? (word & 0xffffffffu) : (word >> 32);
+}
+
+ChunkSum NumpyStream::sum_scalar(TaskId t, Index a, Index b) const {
+  if (mode_ == Mode::kConstant) return {std::int64_t(std::uint64_t(range_.lo) * (b - a)), 0};
+  std::uint64_t sum = 0;  // modulo 2^64: exact because Config refuses totals that overflow int64
+  std::uint64_t missing = 0;
+  for (Index u = a; u < b; ++u) {
+    std::uint64_t d = 0;
+    if (accept(unit(t, u), d)) sum += std::uint64_t(range_.lo) + d;
+    else ++missing;
+  }
+  return {std::int64_t(sum), missing};
+}
+
+std::int64_t NumpyStream::tail(TaskId t, Index n, std::uint64_t missing) const {
+  std::uint64_t sum = 0;
+  for (Index u = n; missing > 0; ++u) {
+    std::uint64_t d = 0;
+    if (accept(unit(t, u), d)) {
+      sum += std::uint64_t(range_.lo) + d;
+      --missing;
+    }
+  }
+  return std::int64_t(sum);
+}
+
+std::vector<std::int64_t> NumpyStream::values(TaskId t, Index n) const {
+  std::vector<std::int64_t> out;
+  out.reserve(n);
+  if (mode_ == Mode::kConstant) {
+    out.assign(n, range_.lo);
+    return out;
+  }
+  for (Index u = 0; out.size() < n; ++u) {
+    std::uint64_t d = 0;
+    if (accept(unit(t, u), d)) out.push_back(std::int64_t(std::uint64_t(range_.lo) + d));
+  }
+  return out;
+}
+
+}  // namespace tally::core

@@ -1,0 +1,47 @@
+#pragma once
+// Checkpoints: two generations of a partial RunRecord, each written atomically with a
+// digest over its payload, verified on load; a torn newest one falls back to the
+// previous one, a foreign configuration is refused naming each differing field.
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+#include "io/file_locking.hpp"
+#include "io/run_record.hpp"
+
+namespace tally::io {
+
+class CheckpointStore {
+ public:
+  CheckpointStore(std::filesystem::path path, FileLocking locking);
+
+  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+  /// The previous generation, kept beside the newest: "<path>.prev".
+  [[nodiscard]] std::filesystem::path previous_path() const;
+  /// True when either generation exists on disk.
+  [[nodiscard]] bool exists() const;
+
+  /// Writes a new generation: the current file becomes the previous one, then the new
+  /// one is written to a temp file, fsynced and renamed into place, and the directory fsynced.
+  void save(const RunRecord& record) const;
+
+  struct Loaded {
+    RunRecord record;
+    std::filesystem::path source;        ///< which generation was used
+    std::vector<std::string> warnings;   ///< e.g. "newest checkpoint is corrupt (…); using the previous one"
+  };
+  /// Loads the newest valid generation. nullopt when neither exists. Throws an Error with
+  /// ExitCode::kCheckpoint when both are unusable or the configuration differs (naming fields).
+  [[nodiscard]] std::optional<Loaded> load(const core::Config& expected) const;
+
+  /// Removes both generations (after a complete run has written its results).
+  void remove() const;
+
+ private:
+  std::filesystem::path path_;
+  FileLocking locking_;
+};
+
+}  // namespace tally::io

@@ -1,0 +1,27 @@
+#include "parallel/scheduler.hpp"
+
+#include <algorithm>
+
+namespace tally::parallel {
+
+Scheduler::Scheduler(const core::Ledger& ledger, int ranks)
+    : ledger_(ledger), ranks_(std::uint64_t(std::max(ranks, 1))), pending_(ledger.size() - ledger.done_count()) {}
+
+std::optional<Batch> Scheduler::next(std::uint64_t max_draws) {
+  while (cursor_ < ledger_.size() && ledger_.done(cursor_)) ++cursor_;
+  if (cursor_ >= ledger_.size()) return std::nullopt;
+  // Guided: a share of what is left per rank, halved so the last batches are small.
+  const std::uint64_t chunk = std::uint64_t(ledger_.config().chunk);
+  const std::uint64_t by_share = std::max<std::uint64_t>(1, pending_ / (2 * ranks_));
+  const std::uint64_t by_draws = std::max<std::uint64_t>(1, max_draws / chunk);
+  const std::uint64_t want = std::min(by_share, by_draws);
+  Batch batch{cursor_, 0};
+  while (batch.count < want && cursor_ < ledger_.size() && !ledger_.done(cursor_)) {
+    ++batch.count;
+    ++cursor_;
+  }
+  pending_ -= batch.count;
+  return batch;
+}
+
+}  // namespace tally::parallel

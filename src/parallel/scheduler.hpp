@@ -1,0 +1,38 @@
+#pragma once
+// Dynamic self-scheduling of chunk batches: the coordinator hands out contiguous runs
+// of pending chunks whose size shrinks with the work left (guided scheduling), so that
+// all ranks finish together. Pure logic, no MPI: unit-tested on its own.
+#include <cstdint>
+#include <optional>
+
+#include "core/ledger.hpp"
+
+namespace tally::parallel {
+
+/// Contiguous chunks [first, first + count).
+struct Batch {
+  core::ChunkId first = 0;
+  std::uint64_t count = 0;
+};
+
+class Scheduler {
+ public:
+  /// Largest batch in draws, so a stop request is honoured within about a second.
+  static constexpr std::uint64_t kMaxBatchDraws = std::uint64_t{1} << 30;
+
+  /// Pending = every chunk the ledger does not have yet; `ranks` share them.
+  Scheduler(const core::Ledger& ledger, int ranks);
+
+  /// The next batch of at most `max_draws` draws (at least one chunk), nullopt when
+  /// every chunk has been handed out.
+  [[nodiscard]] std::optional<Batch> next(std::uint64_t max_draws = kMaxBatchDraws);
+  [[nodiscard]] std::uint64_t pending() const { return pending_; }
+
+ private:
+  const core::Ledger& ledger_;
+  std::uint64_t ranks_;
+  core::ChunkId cursor_ = 0;
+  std::uint64_t pending_ = 0;
+};
+
+}  // namespace tally::parallel
