@@ -4,6 +4,7 @@
 // written, never kept twice.
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/ledger.hpp"
@@ -17,6 +18,8 @@ struct RankTiming {
 };
 
 struct RunRecord {
+  explicit RunRecord(core::Ledger l) : ledger(std::move(l)) {}
+
   core::Ledger ledger;                 ///< holds the Config too
   std::string status = "partial";      ///< "complete" or "partial"
   int ranks = 1;

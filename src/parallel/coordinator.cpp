@@ -159,7 +159,10 @@ void Coordinator::wait_a_little(int& idle_rounds) {
   if (silent > settings_.peer_timeout) {
     std::string silent_ranks;
     for (int r = 1; r < ranks_; ++r)
-      if (!said_bye_[std::size_t(r)]) silent_ranks += (silent_ranks.empty() ? "" : ",") + std::to_string(r);
+      if (!said_bye_[std::size_t(r)]) {
+        if (!silent_ranks.empty()) silent_ranks += ',';
+        silent_ranks += std::to_string(r);
+      }
     throw Error(ExitCode::kFailure, fmt::format("no message from rank(s) {} for {:.0f} s; giving up (the last "
                                                 "checkpoint is kept, run again to resume)",
                                                 silent_ranks, silent));

@@ -1,6 +1,7 @@
 #include "parallel/signals.hpp"
 
 #include <csignal>
+#include <initializer_list>
 
 namespace tally::parallel {
 
