@@ -1,0 +1,61 @@
+"""Helpers for fault tests: size a workload to a target duration, find rank pids."""
+import os
+import subprocess
+import time
+
+from tallytest import ENV, TALLY, run, tally_json
+
+
+def calibrated_samples(stream, tasks, seconds, work):
+    """Samples per task so that one single-threaded process takes about `seconds`."""
+    probe = 20_000_000
+    out = os.path.join(work, "calibrate.h5")
+    t0 = time.monotonic()
+    tally_json([TALLY, "run", "--stream", stream, "--tasks", "1", "--samples", str(probe), "--threads", "1",
+                "--output", out, "--force", "--quiet"])
+    rate = probe / max(time.monotonic() - t0, 1e-3)
+    os.remove(out)
+    return max(1_000_000, int(rate * seconds / tasks))
+
+
+def rank_pids(launcher_pid):
+    """{rank: pid} of the tally processes started by the mpirun with `launcher_pid`."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            if ppid != launcher_pid:
+                continue
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                env = dict(item.split(b"=", 1) for item in f.read().split(b"\0") if b"=" in item)
+            if b"OMPI_COMM_WORLD_RANK" in env:
+                found[int(env[b"OMPI_COMM_WORLD_RANK"])] = int(entry)
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def start(cmd):
+    return subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_ranks(proc, count, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        pids = rank_pids(proc.pid)
+        if len(pids) == count:
+            return pids
+        time.sleep(0.02)
+    return rank_pids(proc.pid)
+
+
+def finish(proc, timeout=300):
+    out, err = proc.communicate(timeout=timeout)
+    return proc.returncode, out, err
+
+
+def run_to_completion(cmd, timeout=600):
+    return run(cmd, timeout=timeout)

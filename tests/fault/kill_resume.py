@@ -1,0 +1,65 @@
+"""kill -9 of rank 0 or a worker at random (seeded, logged) moments; each interrupted
+run is resumed with a different rank and thread count, and the final file must equal
+an uninterrupted run's bit for bit, except timing and layout attributes."""
+import os
+import random
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
+sys.path.insert(0, os.path.dirname(__file__))
+from faultlib import calibrated_samples, finish, start, wait_for_ranks  # noqa: E402
+from tallytest import TALLY, check, mpi_command, results, run, scratch, tally_json  # noqa: E402
+
+seed = int(os.environ.get("TALLY_FAULT_SEED", random.randrange(1 << 30)))
+kills_wanted = int(os.environ.get("TALLY_FAULT_KILLS", "10"))
+print(f"fault seed {seed} (set TALLY_FAULT_SEED to replay)")
+rng = random.Random(seed)
+work = scratch("kill")
+stream = sys.argv[1] if len(sys.argv) > 1 else "fast"
+tasks = 4
+samples = calibrated_samples(stream, tasks, 4.0, work)
+workload = ["run", "--stream", stream, "--tasks", str(tasks), "--samples", str(samples), "--chunk", "4194304",
+            "--seed", str(seed), "--quiet", "--checkpoint-every", "0.2"]
+
+reference_file = os.path.join(work, "reference.h5")
+t0 = time.monotonic()
+tally_json([TALLY, *workload, "--threads", "2", "--output", reference_file, "--force"])
+reference_seconds = time.monotonic() - t0
+reference = results(reference_file)
+print(f"workload {tasks} x {samples} {stream}: uninterrupted {reference_seconds:.2f} s")
+
+kills = attempts = failures = 0
+while kills < kills_wanted and attempts < 3 * kills_wanted:
+    attempts += 1
+    out = os.path.join(work, f"run{attempts}.h5")
+    ranks, threads = rng.choice([(2, 1), (3, 1), (2, 2), (4, 1)])
+    victim = rng.choice(["rank 0", "worker"])
+    delay = rng.uniform(0.3, max(0.6, 0.7 * reference_seconds))
+    proc = start(mpi_command(ranks, [*workload, "--output", out], threads))
+    pids = wait_for_ranks(proc, ranks)
+    time.sleep(delay)
+    target = pids.get(0) if victim == "rank 0" else pids.get(rng.randrange(1, ranks))
+    killed = proc.poll() is None and target is not None
+    if killed:
+        try:
+            os.kill(target, signal.SIGKILL)
+        except ProcessLookupError:
+            killed = False
+    code, _, _ = finish(proc)
+    if killed and code != 0:
+        kills += 1
+    # Resume with another layout until complete; one resume must suffice.
+    r_ranks, r_threads = rng.choice([(1, 2), (2, 1), (3, 1), (1, 1)])
+    resumed = run(mpi_command(r_ranks, [*workload, "--output", out], r_threads), timeout=600)
+    label = (f"kill {kills}: {victim} pid {target} after {delay:.2f} s of np={ranks} t={threads} "
+             f"(launcher exit {code}); resumed np={r_ranks} t={r_threads} exit {resumed.returncode}")
+    same = resumed.returncode == 0 and results(out) == reference
+    print(("ok   " if same else "FAIL ") + label)
+    if not same:
+        print(resumed.stderr[-1500:])
+        failures += 1
+    check(not os.path.exists(out + ".ckpt"), "a complete run must remove its checkpoint")
+print(f"{kills} kills in {attempts} attempts, {failures} failures")
+sys.exit(1 if failures or kills < kills_wanted else 0)

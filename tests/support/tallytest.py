@@ -1,0 +1,63 @@
+"""Shared helpers for tally's scenario tests (mpi, fault): run the real binary under
+the real mpirun, read the real HDF5 files with h5py. No mocks."""
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import h5py
+import numpy as np
+
+TALLY = os.environ.get("TALLY_BIN") or sys.exit("TALLY_BIN is not set (run through ctest)")
+MPIRUN = shutil.which("mpirun") or "mpirun"
+ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+           OMPI_MCA_rmaps_base_oversubscribe="1")
+
+
+def mpi_command(np_, args, threads=None):
+    cmd = [MPIRUN, "-np", str(np_), "--oversubscribe", "--bind-to", "none", TALLY] + list(args)
+    if threads:
+        cmd += ["--threads", str(threads)]
+    return cmd
+
+
+def run(cmd, timeout=120, check=None):
+    """Runs cmd; returns CompletedProcess. check: expected exit code (asserted)."""
+    p = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=timeout)
+    if check is not None and p.returncode != check:
+        raise AssertionError(f"{' '.join(cmd)}\nexit {p.returncode}, expected {check}\n"
+                             f"stdout: {p.stdout[-2000:]}\nstderr: {p.stderr[-2000:]}")
+    return p
+
+
+def tally_json(cmd, timeout=120):
+    p = run(cmd + ["--json"], timeout=timeout, check=0)
+    return json.loads(p.stdout)
+
+
+def results(path):
+    """What a results file says, minus timing and layout: the bits that must not change."""
+    with h5py.File(path, "r") as f:
+        out = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()
+               if k not in ("wall_seconds", "elapsed_seconds", "ranks", "threads", "restarts", "digest")}
+        for name in ("tasks/sum", "tasks/count", "tasks/tail", "chunks/sum", "chunks/missing", "chunks/done",
+                     "total/sum", "total/count"):
+            out[name] = np.asarray(f[name][()]).tolist()
+    return out
+
+
+def file_digest(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def scratch(prefix):
+    return tempfile.mkdtemp(prefix=f"tally-{prefix}-")
+
+
+def check(condition, message):
+    if not condition:
+        raise AssertionError(message)
