@@ -14,7 +14,7 @@ std::optional<Batch> Scheduler::next(std::uint64_t max_draws) {
   const std::uint64_t chunk = std::uint64_t(ledger_.config().chunk);
   const std::uint64_t by_share = std::max<std::uint64_t>(1, pending_ / (2 * ranks_));
   const std::uint64_t by_draws = std::max<std::uint64_t>(1, max_draws / chunk);
-  const std::uint64_t want = std::min(by_share, by_draws);
+  const std::uint64_t want = std::min({by_share, by_draws, kMaxBatchChunks});
   Batch batch{cursor_, 0};
   while (batch.count < want && cursor_ < ledger_.size() && !ledger_.done(cursor_)) {
     ++batch.count;

@@ -19,6 +19,8 @@ class Scheduler {
  public:
   /// Largest batch in draws, so a stop request is honoured within about a second.
   static constexpr std::uint64_t kMaxBatchDraws = std::uint64_t{1} << 30;
+  /// Largest batch in chunks, so a result message stays near a megabyte.
+  static constexpr std::uint64_t kMaxBatchChunks = std::uint64_t{1} << 16;
 
   /// Pending = every chunk the ledger does not have yet; `ranks` share them.
   Scheduler(const core::Ledger& ledger, int ranks);
