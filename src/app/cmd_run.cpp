@@ -7,6 +7,7 @@
 #include "app/commands.hpp"
 #include "app/report.hpp"
 #include "core/error.hpp"
+#include "core/histogram.hpp"
 #include "parallel/launcher.hpp"
 #include "parallel/mpi.hpp"
 #include "parallel/run.hpp"
@@ -85,6 +86,9 @@ parallel::RunSettings settings_from(const RunArgs& a) {
   if (a.progress_interval <= 0) throw usage_error("--progress-interval must be positive");
   s.progress_interval = a.progress_interval;
   s.histogram = a.histogram;
+  if (s.histogram) {
+    if (const auto problem = core::histogram_problem(s.config); !problem.empty()) throw usage_error(problem);
+  }
   return s;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "core/histogram.hpp"
 #include "core/kernel_fast.hpp"
 #include "core/kernel_numpy.hpp"
 
@@ -38,6 +39,15 @@ ChunkSum Kernel::sum_reference(TaskId t, IndexRange r) const {
 std::int64_t Kernel::tail(TaskId t, std::uint64_t missing) const {
   if (missing == 0) return 0;
   return std::get<NumpyStream>(stream_).tail(t, Index(config_.samples), missing);
+}
+
+void Kernel::count_chunk(ChunkId id, std::span<std::int64_t> counts) const {
+  std::visit([&](const auto& s) { add_counts(s, config_.task_of(id), config_.indices_of(id), counts); }, stream_);
+}
+
+void Kernel::count_tail(TaskId t, std::uint64_t missing, std::span<std::int64_t> counts) const {
+  if (missing == 0) return;
+  add_tail_counts(std::get<NumpyStream>(stream_), t, Index(config_.samples), missing, counts);
 }
 
 void Kernel::sum_chunks(std::span<const ChunkId> ids, std::span<ChunkSum> out, int threads) const {

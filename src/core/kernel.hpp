@@ -26,6 +26,11 @@ class Kernel {
   /// The task's tail: values that make up for `missing` rejected units (numpy only, else 0).
   [[nodiscard]] std::int64_t tail(TaskId t, std::uint64_t missing) const;
 
+  /// Histogram (opt-in): adds the counts of the values of chunk `id` to `counts`
+  /// (span entries, value lo first), and of task t's tail to `counts`.
+  void count_chunk(ChunkId id, std::span<std::int64_t> counts) const;
+  void count_tail(TaskId t, std::uint64_t missing, std::span<std::int64_t> counts) const;
+
   /// Sums the chunks `ids` into `out` with `threads` OpenMP threads, splitting chunks
   /// into pieces so that any batch keeps every thread busy.
   void sum_chunks(std::span<const ChunkId> ids, std::span<ChunkSum> out, int threads) const;

@@ -42,6 +42,9 @@ Coordinator::Coordinator(const RunSettings& settings, io::RunRecord& record, con
       last_message_(start_),
       said_bye_(std::size_t(ranks), false) {
   said_bye_[0] = true;
+  span_ = std::uint64_t(settings.config.range.span());
+  if (settings.histogram && record_.histogram.empty())
+    record_.histogram.assign(std::size_t(settings.config.tasks) * span_, 0);
   byes_ = 1;
   done_draws_ = done_draws();
   record_.rank_timing.assign(std::size_t(ranks), {});
@@ -68,33 +71,27 @@ void Coordinator::check_stop() {
   }
 }
 
-void Coordinator::compute(const Batch& batch) {
-  std::vector<core::ChunkId> ids(batch.count);
-  for (std::uint64_t i = 0; i < batch.count; ++i) ids[i] = batch.first + i;
-  std::vector<core::ChunkSum> sums(batch.count);
-  const auto t0 = Clock::now();
-  kernel_.sum_chunks(ids, sums, settings_.threads);
-  auto& timing = record_.rank_timing[0];
-  timing.busy_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
-  timing.chunks += std::int64_t(batch.count);
-  for (std::uint64_t i = 0; i < batch.count; ++i) {
-    record_.ledger.record(ids[i], sums[i]);
-    const auto n = settings_.config.indices_of(ids[i]).size();
-    own_draws_ += n;
-    done_draws_ += n;
+void Coordinator::absorb(const BatchResult& result) {
+  const auto& config = settings_.config;
+  if (result.batch.first + result.batch.count > record_.ledger.size() || result.sums.size() != result.batch.count)
+    throw Error(ExitCode::kFailure, "a batch result does not fit the ledger");
+  for (std::uint64_t i = 0; i < result.batch.count; ++i) {
+    const core::ChunkId id = result.batch.first + i;
+    record_.ledger.record(id, result.sums[i]);
+    done_draws_ += config.indices_of(id).size();
   }
-  timing.numbers_per_second = timing.busy_seconds > 0 ? double(own_draws_) / timing.busy_seconds : 0.0;
+  if (settings_.histogram) {
+    if (result.histogram.size() + result.first_task * span_ > record_.histogram.size() || result.batch.count == 0)
+      throw Error(ExitCode::kFailure, "a batch histogram does not fit the run's histogram");
+    add_histogram(result, span_, record_.histogram);
+  }
 }
 
 void Coordinator::handle_results(int source, const std::vector<std::uint64_t>& words) {
-  if (words.size() < 2 || words.size() != 2 + 2 * words[1])
+  BatchResult result;
+  if (!protocol::decode(words, result))
     throw Error(ExitCode::kFailure, fmt::format("malformed result message from rank {}", source));
-  const Batch batch{words[0], words[1]};
-  for (std::uint64_t i = 0; i < batch.count; ++i) {
-    const core::ChunkId id = batch.first + i;
-    record_.ledger.record(id, {std::int64_t(words[2 + 2 * i]), words[3 + 2 * i]});
-    done_draws_ += settings_.config.indices_of(id).size();
-  }
+  if (result.batch.count > 0) absorb(result);
 }
 
 void Coordinator::reply(int worker) {
@@ -178,7 +175,13 @@ ExitCode Coordinator::run() {
     while (serve_one()) idle_rounds = 0;
     if (!stopping_) {
       if (auto batch = scheduler_.next(own_cap)) {
-        compute(*batch);
+        const BatchResult result = compute_batch(kernel_, *batch, settings_.threads, settings_.histogram);
+        auto& timing = record_.rank_timing[0];
+        timing.busy_seconds += result.busy_seconds;
+        timing.chunks += std::int64_t(result.batch.count);
+        own_draws_ += result.draws;
+        timing.numbers_per_second = timing.busy_seconds > 0 ? double(own_draws_) / timing.busy_seconds : 0.0;
+        absorb(result);
         progress_.update(done_draws_);
         checkpoint_if_due();
         continue;

@@ -12,6 +12,7 @@
 #include "core/kernel.hpp"
 #include "io/checkpoint.hpp"
 #include "io/run_record.hpp"
+#include "parallel/batch.hpp"
 #include "parallel/progress.hpp"
 #include "parallel/run.hpp"
 #include "parallel/scheduler.hpp"
@@ -34,8 +35,8 @@ class Coordinator {
   using Clock = std::chrono::steady_clock;
   [[nodiscard]] bool serve_one();
   void handle_results(int source, const std::vector<std::uint64_t>& words);
+  void absorb(const BatchResult& result);
   void reply(int worker);
-  void compute(const Batch& batch);
   void check_stop();
   void checkpoint_if_due();
   [[nodiscard]] std::uint64_t done_draws() const;
@@ -57,6 +58,7 @@ class Coordinator {
   std::vector<bool> said_bye_;
   int byes_ = 0;
   std::uint64_t own_draws_ = 0;
+  std::uint64_t span_ = 0;  // histogram row length
   std::uint64_t done_draws_ = 0;
 };
 

@@ -8,7 +8,7 @@
 
 #include "core/types.hpp"
 #include "io/run_record.hpp"
-#include "parallel/scheduler.hpp"
+#include "parallel/batch.hpp"
 
 namespace tally::parallel::protocol {
 
@@ -28,15 +28,39 @@ inline Assign decode_assign(const std::vector<std::uint64_t>& w) {
   return {{w[0], w[1]}, NoWork(w[2])};
 }
 
-/// Results of one batch: [first, count, then (sum, missing) per chunk].
-inline std::vector<std::uint64_t> encode_results(const Batch& b, const std::vector<core::ChunkSum>& sums) {
-  std::vector<std::uint64_t> w{b.first, b.count};
-  w.reserve(2 + 2 * sums.size());
-  for (const auto& s : sums) {
+/// Results of one batch: [first, count, (sum, missing) per chunk, and with a histogram
+/// first_task, cells, counts…]. An empty batch is a plain request.
+inline std::vector<std::uint64_t> encode(const BatchResult& r) {
+  std::vector<std::uint64_t> w{r.batch.first, r.batch.count};
+  w.reserve(2 + 2 * r.sums.size() + (r.histogram.empty() ? 0 : 2 + r.histogram.size()));
+  for (const auto& s : r.sums) {
     w.push_back(std::uint64_t(s.sum));
     w.push_back(s.missing);
   }
+  if (!r.histogram.empty()) {
+    w.push_back(r.first_task);
+    w.push_back(r.histogram.size());
+    for (auto count : r.histogram) w.push_back(std::uint64_t(count));
+  }
   return w;
+}
+
+/// Decodes a result message; false when it is malformed.
+inline bool decode(const std::vector<std::uint64_t>& w, BatchResult& r) {
+  if (w.size() < 2 || w[1] > (w.size() - 2) / 2) return false;
+  r.batch = {w[0], w[1]};
+  std::size_t at = 2;
+  r.sums.resize(r.batch.count);
+  for (auto& s : r.sums) {
+    s = {std::int64_t(w[at]), w[at + 1]};
+    at += 2;
+  }
+  r.histogram.clear();
+  if (at == w.size()) return true;
+  if (w.size() - at < 2 || w[at + 1] != w.size() - at - 2) return false;
+  r.first_task = w[at];
+  r.histogram.assign(w.begin() + std::ptrdiff_t(at + 2), w.end());
+  return true;
 }
 
 /// Timing a worker sends with kBye: [chunks, busy seconds (bits), draws].

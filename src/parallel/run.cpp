@@ -48,6 +48,10 @@ io::RunRecord prepare(const RunSettings& s, const io::CheckpointStore& store, st
                   fmt::format("--resume require: no checkpoint at {}", store.path().string()));
     return record;
   }
+  if (loaded->record.histogram.empty() == s.histogram)
+    throw Error(ExitCode::kCheckpoint,
+                fmt::format("checkpoint {} was written {} --histogram; run with the same choice",
+                            loaded->source.string(), s.histogram ? "without" : "with"));
   for (auto& w : loaded->warnings) notes.push_back(std::move(w));
   record = std::move(loaded->record);
   record.restarts += 1;
@@ -66,11 +70,23 @@ ExitCode finish(const RunSettings& s, const io::CheckpointStore& store, io::RunR
     store.save(record);
     return code;
   }
-  record.ledger.finish_tails(core::Kernel(s.config));
+  const core::Kernel kernel(s.config);
+  record.ledger.finish_tails(kernel);
   record.status = "complete";
   try {
-    io::write_results(s.output, record, s.force, s.file_locking);
+    if (record.histogram.empty()) {
+      io::write_results(s.output, record, s.force, s.file_locking);
+    } else {
+      // Tail values join the histogram only in the file: a checkpoint's counts must
+      // stay those of its done chunks, or a resumed run would count the tails twice.
+      io::RunRecord with_tails = record;
+      const auto span = std::uint64_t(s.config.range.span());
+      for (core::TaskId t = 0; t < core::TaskId(s.config.tasks); ++t)
+        kernel.count_tail(t, record.ledger.missing(t), std::span(with_tails.histogram).subspan(t * span, span));
+      io::write_results(s.output, with_tails, s.force, s.file_locking);
+    }
   } catch (...) {
+    record.status = "partial";
     store.save(record);  // a complete ledger: the next start only writes the file
     throw;
   }

@@ -6,6 +6,7 @@
 
 #include "core/kernel.hpp"
 #include "parallel/mpi.hpp"
+#include "parallel/batch.hpp"
 #include "parallel/protocol.hpp"
 #include "parallel/signals.hpp"
 
@@ -38,8 +39,8 @@ ExitCode run_worker(const RunSettings& settings, MPI_Comm comm) {
   bool stop_now = false;
   bool told_stop = false;
 
-  auto request = [&](const Batch& done, const std::vector<core::ChunkSum>& sums) {
-    mpi::send(protocol::encode_results(done, sums), 0, mpi::kResult, comm);
+  auto request = [&](const BatchResult& done) {
+    mpi::send(protocol::encode(done), 0, mpi::kResult, comm);
     ++in_flight;
   };
   auto take = [&](const std::vector<std::uint64_t>& words) {
@@ -50,7 +51,7 @@ ExitCode run_worker(const RunSettings& settings, MPI_Comm comm) {
     if (stop_now) queue.clear();  // undone chunks stay pending in the checkpoint
   };
 
-  for (int i = 0; i < kRequestsInFlight; ++i) request({}, {});
+  for (int i = 0; i < kRequestsInFlight; ++i) request(BatchResult{});
   for (;;) {
     if (int s = stop_signal(); s != 0 && !told_stop) {
       mpi::send(std::vector<std::uint64_t>{std::uint64_t(s)}, 0, mpi::kStopReq, comm);
@@ -67,15 +68,11 @@ ExitCode run_worker(const RunSettings& settings, MPI_Comm comm) {
     }
     const Batch batch = queue.front();
     queue.pop_front();
-    std::vector<core::ChunkId> ids(batch.count);
-    for (std::uint64_t i = 0; i < batch.count; ++i) ids[i] = batch.first + i;
-    std::vector<core::ChunkSum> sums(batch.count);
-    const auto t0 = Clock::now();
-    kernel.sum_chunks(ids, sums, settings.threads);
-    timing.busy_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+    const BatchResult result = compute_batch(kernel, batch, settings.threads, settings.histogram);
+    timing.busy_seconds += result.busy_seconds;
     timing.chunks += std::int64_t(batch.count);
-    for (auto id : ids) draws += settings.config.indices_of(id).size();
-    request(batch, sums);  // reports the sums and asks for one more batch
+    draws += result.draws;
+    request(result);  // reports the sums and asks for one more batch
   }
   // The loop ends once every request is answered: kNoMore and kStopNow both end the supply.
   mpi::send(protocol::encode(timing, draws), 0, mpi::kBye, comm);
