@@ -1,0 +1,56 @@
+// Result messages round-trip exactly, with and without a histogram, and malformed
+// ones are recognised instead of read past their end.
+#include "parallel/protocol.hpp"
+
+#include <gtest/gtest.h>
+
+namespace tally::parallel {
+namespace {
+
+TEST(Protocol, ResultsRoundTrip) {
+  BatchResult r;
+  r.batch = {40, 3};
+  r.sums = {{-5, 0}, {1LL << 62, 7}, {0, 1}};
+  BatchResult back;
+  ASSERT_TRUE(protocol::decode(protocol::encode(r), back));
+  EXPECT_EQ(back.batch.first, 40u);
+  EXPECT_EQ(back.sums, r.sums);
+  EXPECT_TRUE(back.histogram.empty());
+}
+
+TEST(Protocol, HistogramRoundTrip) {
+  BatchResult r;
+  r.batch = {0, 1};
+  r.sums = {{10, 0}};
+  r.first_task = 3;
+  r.histogram = {1, 0, 4, 5};
+  BatchResult back;
+  ASSERT_TRUE(protocol::decode(protocol::encode(r), back));
+  EXPECT_EQ(back.first_task, 3u);
+  EXPECT_EQ(back.histogram, r.histogram);
+}
+
+TEST(Protocol, EmptyRequestDecodes) {
+  BatchResult back;
+  ASSERT_TRUE(protocol::decode(protocol::encode(BatchResult{}), back));
+  EXPECT_EQ(back.batch.count, 0u);
+}
+
+TEST(Protocol, MalformedMessagesAreRefused) {
+  BatchResult back;
+  EXPECT_FALSE(protocol::decode({}, back));
+  EXPECT_FALSE(protocol::decode({0, 5, 1, 2}, back));         // says 5 chunks, carries 1
+  EXPECT_FALSE(protocol::decode({0, 1, 1, 2, 0, 9, 1}, back)); // histogram says 9 cells, carries 1
+  EXPECT_FALSE(protocol::decode({0, ~0ull, 1, 2}, back));     // absurd count
+}
+
+TEST(Protocol, AssignRoundTrip) {
+  const protocol::Assign a{{7, 9}, protocol::NoWork::kNone};
+  const auto back = protocol::decode_assign(protocol::encode(a));
+  EXPECT_EQ(back.batch.first, 7u);
+  EXPECT_EQ(back.batch.count, 9u);
+  EXPECT_EQ(protocol::decode_assign({1, 2}).reason, protocol::NoWork::kStopNow);  // malformed: stop
+}
+
+}  // namespace
+}  // namespace tally::parallel
