@@ -7,15 +7,15 @@
 #include <cstdio>
 
 #include "app/commands.hpp"
-#include "app/version.hpp"
 #include "core/error.hpp"
+#include "core/version.hpp"
 #include "parallel/launcher.hpp"
 
 int main(int argc, char** argv) {
   using namespace tally;
   CLI::App app{"tally — sums of huge random integer streams, exact and reproducible on any number of ranks "
                "and threads, restartable from checkpoints."};
-  app.set_version_flag("--version", std::string("tally ") + app::kVersion);
+  app.set_version_flag("--version", std::string("tally ") + kVersion);
   app.require_subcommand(1);
   app.footer("Exit codes: 0 done, 2 bad input, 3 checkpoint unusable, 85 stopped at a checkpoint (run again to "
              "resume), 1 other failure. Docs: docs/cli.md.");

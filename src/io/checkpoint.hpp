@@ -42,6 +42,9 @@ class CheckpointStore {
  private:
   std::filesystem::path path_;
   FileLocking locking_;
+  /// False after load() fell back to the previous generation: save() then replaces
+  /// the unusable newest file instead of rotating it over the good previous one.
+  mutable bool current_is_good_ = true;
 };
 
 }  // namespace tally::io

@@ -1,0 +1,198 @@
+#include "io/hdf5.hpp"
+
+#include "core/error.hpp"
+
+namespace tally::io::h5 {
+
+namespace {
+[[noreturn]] void fail_write(const std::string& what) { throw Error(ExitCode::kFailure, "HDF5: cannot " + what); }
+[[noreturn]] void fail_read(const std::string& what) { throw Error(ExitCode::kCheckpoint, what); }
+
+Id checked(hid_t id, Id::Closer close, const std::string& what) {
+  if (id < 0) fail_write(what);
+  return {id, close};
+}
+
+Id make_space(const std::vector<hsize_t>& dims) {
+  if (dims.empty()) return checked(H5Screate(H5S_SCALAR), H5Sclose, "create a dataspace");
+  return checked(H5Screate_simple(int(dims.size()), dims.data(), nullptr), H5Sclose, "create a dataspace");
+}
+
+void write_raw(const Id& parent, const char* path, hid_t file_type, hid_t mem_type, const void* data,
+               const std::vector<hsize_t>& dims) {
+  const Id space = make_space(dims);
+  const Id lcpl = checked(H5Pcreate(H5P_LINK_CREATE), H5Pclose, "create a link property list");
+  H5Pset_create_intermediate_group(lcpl.get(), 1);
+  const Id set = checked(H5Dcreate2(parent.get(), path, file_type, space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
+                         H5Dclose, std::string("create dataset ") + path);
+  const bool empty = !dims.empty() && dims[0] == 0;
+  if (!empty && H5Dwrite(set.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+    fail_write(std::string("write dataset ") + path);
+}
+
+void write_attribute_raw(const Id& object, const char* name, hid_t file_type, hid_t mem_type, const void* data) {
+  const Id space = make_space({});
+  const Id attr = checked(H5Acreate2(object.get(), name, file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose,
+                          std::string("create attribute ") + name);
+  if (H5Awrite(attr.get(), mem_type, data) < 0) fail_write(std::string("write attribute ") + name);
+}
+
+Id open_attribute(const Id& object, const char* name) {
+  if (H5Aexists(object.get(), name) <= 0) fail_read(std::string("attribute '") + name + "' is missing");
+  const hid_t id = H5Aopen(object.get(), name, H5P_DEFAULT);
+  if (id < 0) fail_read(std::string("attribute '") + name + "' cannot be read");
+  return {id, H5Aclose};
+}
+
+template <typename T>
+T read_scalar_attribute(const Id& object, const char* name, hid_t mem_type, H5T_class_t expected_class) {
+  const Id attr = open_attribute(object, name);
+  const Id type{H5Aget_type(attr.get()), H5Tclose};
+  const Id space{H5Aget_space(attr.get()), H5Sclose};
+  if (type.get() < 0 || space.get() < 0 || H5Tget_class(type.get()) != expected_class ||
+      H5Sget_simple_extent_npoints(space.get()) != 1)
+    fail_read(std::string("attribute '") + name + "' has the wrong type or shape");
+  T value{};
+  if (H5Aread(attr.get(), mem_type, &value) < 0) fail_read(std::string("attribute '") + name + "' cannot be read");
+  return value;
+}
+
+template <typename T>
+std::vector<T> read_dataset(const Id& file, const char* path, std::uint64_t expected, hid_t mem_type,
+                            H5T_class_t expected_class) {
+  if (!exists(file, path)) fail_read(std::string("dataset '") + path + "' is missing");
+  const Id set{H5Dopen2(file.get(), path, H5P_DEFAULT), H5Dclose};
+  if (set.get() < 0) fail_read(std::string("dataset '") + path + "' cannot be opened");
+  const Id type{H5Dget_type(set.get()), H5Tclose};
+  const Id space{H5Dget_space(set.get()), H5Sclose};
+  if (type.get() < 0 || space.get() < 0 || H5Tget_class(type.get()) != expected_class)
+    fail_read(std::string("dataset '") + path + "' has the wrong type");
+  const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+  if (n < 0 || std::uint64_t(n) != expected)
+    fail_read(std::string("dataset '") + path + "' has " + std::to_string(n) + " elements, expected " +
+              std::to_string(expected));
+  std::vector<T> values(expected);
+  if (expected > 0 && H5Dread(set.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0)
+    fail_read(std::string("dataset '") + path + "' cannot be read (truncated or corrupt)");
+  return values;
+}
+}  // namespace
+
+void silence_errors() {
+  static const bool silenced = [] {
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+    return true;
+  }();
+  (void)silenced;
+}
+
+Id file_access(FileLocking locking) {
+  silence_errors();
+  Id fapl = checked(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "create a file-access property list");
+  // on: lock and fail if the file system cannot; best-effort: lock where possible;
+  // off: never lock (NFS/Lustre mounts without working flock).
+  const hbool_t use = locking != FileLocking::kOff;
+  const hbool_t ignore_when_disabled = locking == FileLocking::kBestEffort;
+  if (H5Pset_file_locking(fapl.get(), use, ignore_when_disabled) < 0) fail_write("set the file-locking property");
+  return fapl;
+}
+
+Id create_file(const std::string& path, FileLocking locking) {
+  const Id fapl = file_access(locking);
+  return checked(H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl.get()), H5Fclose, "create " + path);
+}
+
+std::optional<Id> open_file(const std::string& path, FileLocking locking) {
+  const Id fapl = file_access(locking);
+  const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get());
+  if (id < 0) return std::nullopt;
+  return Id{id, H5Fclose};
+}
+
+void flush(const Id& file) {
+  if (H5Fflush(file.get(), H5F_SCOPE_GLOBAL) < 0) fail_write("flush the file");
+}
+
+Id create_group(const Id& parent, const char* name) {
+  return checked(H5Gcreate2(parent.get(), name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose,
+                 std::string("create group ") + name);
+}
+
+void write_attribute(const Id& object, const char* name, const std::string& value) {
+  const Id type = checked(H5Tcopy(H5T_C_S1), H5Tclose, "copy a string type");
+  H5Tset_size(type.get(), value.empty() ? 1 : value.size());
+  H5Tset_strpad(type.get(), H5T_STR_NULLTERM);
+  const std::string padded = value.empty() ? std::string(1, '\0') : value;
+  write_attribute_raw(object, name, type.get(), type.get(), padded.c_str());
+}
+void write_attribute(const Id& object, const char* name, std::int64_t value) {
+  write_attribute_raw(object, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &value);
+}
+void write_attribute(const Id& object, const char* name, double value) {
+  write_attribute_raw(object, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value);
+}
+
+void write_dataset(const Id& parent, const char* path, const std::vector<std::int64_t>& values) {
+  write_raw(parent, path, H5T_STD_I64LE, H5T_NATIVE_INT64, values.data(), {values.size()});
+}
+void write_dataset(const Id& parent, const char* path, const std::vector<std::uint8_t>& values) {
+  write_raw(parent, path, H5T_STD_U8LE, H5T_NATIVE_UINT8, values.data(), {values.size()});
+}
+void write_dataset(const Id& parent, const char* path, const std::vector<double>& values) {
+  write_raw(parent, path, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, values.data(), {values.size()});
+}
+void write_matrix(const Id& parent, const char* path, const std::vector<std::int64_t>& values, hsize_t rows,
+                  hsize_t columns) {
+  write_raw(parent, path, H5T_STD_I64LE, H5T_NATIVE_INT64, values.data(), {rows, columns});
+}
+void write_scalar(const Id& parent, const char* path, std::int64_t value) {
+  write_raw(parent, path, H5T_STD_I64LE, H5T_NATIVE_INT64, &value, {});
+}
+void write_scalar(const Id& parent, const char* path, double value) {
+  write_raw(parent, path, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value, {});
+}
+
+bool exists(const Id& file, const char* path) {
+  // Check each component: H5Lexists on "a/b" fails when "a" is missing.
+  std::string prefix;
+  for (const char* p = path;; ++p) {
+    if (*p == '/' || *p == '\0') {
+      if (!prefix.empty() && H5Lexists(file.get(), prefix.c_str(), H5P_DEFAULT) <= 0) return false;
+      if (*p == '\0') return !prefix.empty();
+    }
+    prefix += *p;
+  }
+}
+
+bool has_attribute(const Id& object, const char* name) { return H5Aexists(object.get(), name) > 0; }
+
+std::string read_string_attribute(const Id& object, const char* name) {
+  const Id attr = open_attribute(object, name);
+  const Id type{H5Aget_type(attr.get()), H5Tclose};
+  if (type.get() < 0 || H5Tget_class(type.get()) != H5T_STRING || H5Tis_variable_str(type.get()) > 0)
+    fail_read(std::string("attribute '") + name + "' is not a fixed-length string");
+  const std::size_t size = H5Tget_size(type.get());
+  if (size == 0 || size > (1u << 20)) fail_read(std::string("attribute '") + name + "' has an absurd size");
+  std::string value(size, '\0');
+  if (H5Aread(attr.get(), type.get(), value.data()) < 0) fail_read(std::string("attribute '") + name + "' cannot be read");
+  value.resize(value.find('\0') == std::string::npos ? size : value.find('\0'));
+  return value;
+}
+std::int64_t read_int_attribute(const Id& object, const char* name) {
+  return read_scalar_attribute<std::int64_t>(object, name, H5T_NATIVE_INT64, H5T_INTEGER);
+}
+double read_double_attribute(const Id& object, const char* name) {
+  return read_scalar_attribute<double>(object, name, H5T_NATIVE_DOUBLE, H5T_FLOAT);
+}
+
+std::vector<std::int64_t> read_int64s(const Id& file, const char* path, std::uint64_t expected) {
+  return read_dataset<std::int64_t>(file, path, expected, H5T_NATIVE_INT64, H5T_INTEGER);
+}
+std::vector<std::uint8_t> read_uint8s(const Id& file, const char* path, std::uint64_t expected) {
+  return read_dataset<std::uint8_t>(file, path, expected, H5T_NATIVE_UINT8, H5T_INTEGER);
+}
+std::vector<double> read_doubles(const Id& file, const char* path, std::uint64_t expected) {
+  return read_dataset<double>(file, path, expected, H5T_NATIVE_DOUBLE, H5T_FLOAT);
+}
+
+}  // namespace tally::io::h5

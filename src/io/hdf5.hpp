@@ -1,0 +1,81 @@
+#pragma once
+// RAII owners for HDF5 ids and the few typed reads and writes tally needs. Nothing
+// outside this file calls H5*close; every failure becomes a tally::Error.
+#include <hdf5.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "io/file_locking.hpp"
+
+namespace tally::io::h5 {
+
+/// Owns one HDF5 id and closes it with the matching H5*close (never throws).
+class Id {
+ public:
+  using Closer = herr_t (*)(hid_t);
+  Id() = default;
+  Id(hid_t id, Closer close) : id_(id), close_(close) {}
+  Id(Id&& other) noexcept : id_(std::exchange(other.id_, H5I_INVALID_HID)), close_(other.close_) {}
+  Id& operator=(Id&& other) noexcept {
+    if (this != &other) {
+      reset();
+      id_ = std::exchange(other.id_, H5I_INVALID_HID);
+      close_ = other.close_;
+    }
+    return *this;
+  }
+  Id(const Id&) = delete;
+  Id& operator=(const Id&) = delete;
+  ~Id() { reset(); }
+
+  [[nodiscard]] hid_t get() const { return id_; }
+  void reset() noexcept {
+    if (id_ >= 0 && close_ != nullptr) close_(id_);
+    id_ = H5I_INVALID_HID;
+  }
+
+ private:
+  hid_t id_ = H5I_INVALID_HID;
+  Closer close_ = nullptr;
+};
+
+/// Turns off HDF5's own error printing (once): tally reports one clear line instead.
+void silence_errors();
+
+/// File-access property list with the chosen locking policy.
+[[nodiscard]] Id file_access(FileLocking locking);
+[[nodiscard]] Id create_file(const std::string& path, FileLocking locking);
+/// Opens read-only; nullopt when the file is not HDF5 or cannot be opened.
+[[nodiscard]] std::optional<Id> open_file(const std::string& path, FileLocking locking);
+void flush(const Id& file);
+
+[[nodiscard]] Id create_group(const Id& parent, const char* name);
+
+void write_attribute(const Id& object, const char* name, const std::string& value);
+void write_attribute(const Id& object, const char* name, std::int64_t value);
+void write_attribute(const Id& object, const char* name, double value);
+
+void write_dataset(const Id& parent, const char* path, const std::vector<std::int64_t>& values);
+void write_dataset(const Id& parent, const char* path, const std::vector<std::uint8_t>& values);
+void write_dataset(const Id& parent, const char* path, const std::vector<double>& values);
+void write_matrix(const Id& parent, const char* path, const std::vector<std::int64_t>& values, hsize_t rows,
+                  hsize_t columns);
+void write_scalar(const Id& parent, const char* path, std::int64_t value);
+void write_scalar(const Id& parent, const char* path, double value);
+
+[[nodiscard]] bool exists(const Id& file, const char* path);
+[[nodiscard]] bool has_attribute(const Id& object, const char* name);
+/// Readers throw a checkpoint Error (exit 3) naming what is missing or malformed.
+[[nodiscard]] std::string read_string_attribute(const Id& object, const char* name);
+[[nodiscard]] std::int64_t read_int_attribute(const Id& object, const char* name);
+[[nodiscard]] double read_double_attribute(const Id& object, const char* name);
+/// Reads a 1-D (or any-rank, flattened) dataset; `expected` elements or throws.
+[[nodiscard]] std::vector<std::int64_t> read_int64s(const Id& file, const char* path, std::uint64_t expected);
+[[nodiscard]] std::vector<std::uint8_t> read_uint8s(const Id& file, const char* path, std::uint64_t expected);
+[[nodiscard]] std::vector<double> read_doubles(const Id& file, const char* path, std::uint64_t expected);
+
+}  // namespace tally::io::h5

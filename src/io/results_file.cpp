@@ -1,0 +1,45 @@
+#include "io/results_file.hpp"
+
+#include <unistd.h>
+
+#include "core/error.hpp"
+#include "io/atomic_file.hpp"
+#include "io/hdf5.hpp"
+#include "io/record_layout.hpp"
+
+namespace tally::io {
+
+namespace fs = std::filesystem;
+
+void check_results_path(const fs::path& path, bool force) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) throw usage_error(path.string() + " is a directory; --output must name a file");
+  if (fs::exists(path, ec) && !force) throw usage_error(path.string() + " exists; use --force to overwrite it");
+  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  if (!fs::is_directory(dir, ec)) throw usage_error("output directory " + dir.string() + " does not exist");
+  if (::access(dir.c_str(), W_OK | X_OK) != 0)
+    throw usage_error("output directory " + dir.string() + " is not writable");
+}
+
+void write_results(const fs::path& path, const RunRecord& record, bool force, FileLocking locking) {
+  write_atomically(path, force, [&](const fs::path& temp) {
+    const h5::Id file = h5::create_file(temp.string(), locking);
+    write_record(file, record, kResultsFiletype);
+    h5::flush(file);
+  });
+}
+
+RunRecord read_results(const fs::path& path, FileLocking locking) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) throw usage_error(path.string() + " does not exist or is not a file");
+  const auto file = h5::open_file(path.string(), locking);
+  if (!file) throw usage_error(path.string() + " is not an HDF5 file");
+  std::string filetype;
+  try {
+    return read_record(*file, filetype);
+  } catch (const Error& e) {
+    throw usage_error(path.string() + " is not a valid tally file: " + e.what());
+  }
+}
+
+}  // namespace tally::io
