@@ -98,7 +98,7 @@ void Coordinator::reply(int worker) {
   protocol::Assign assign;
   if (stopping_) {
     assign.reason = protocol::NoWork::kStopNow;
-  } else if (auto batch = scheduler_.next(Scheduler::kMaxBatchDraws)) {
+  } else if (auto batch = scheduler_.next(Scheduler::kMaxBatchDrawsPerThread * threads())) {
     assign.batch = *batch;
   } else {
     assign.reason = protocol::NoWork::kNoMore;
@@ -168,7 +168,7 @@ void Coordinator::wait_a_little(int& idle_rounds) {
 
 ExitCode Coordinator::run() {
   const std::uint64_t own_cap =
-      ranks_ > 1 ? kOwnBatchDrawsPerThread * std::uint64_t(std::max(settings_.threads, 1)) : Scheduler::kMaxBatchDraws;
+      (ranks_ > 1 ? kOwnBatchDrawsPerThread : Scheduler::kMaxBatchDrawsPerThread) * threads();
   int idle_rounds = 0;
   for (;;) {
     check_stop();

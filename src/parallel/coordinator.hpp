@@ -40,6 +40,8 @@ class Coordinator {
   void check_stop();
   void checkpoint_if_due();
   [[nodiscard]] std::uint64_t done_draws() const;
+  /// Threads per rank, as a batch-size multiplier (workers are assumed alike).
+  [[nodiscard]] std::uint64_t threads() const { return std::uint64_t(std::max(settings_.threads, 1)); }
   void wait_a_little(int& idle_rounds);
 
   const RunSettings& settings_;

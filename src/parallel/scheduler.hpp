@@ -17,8 +17,9 @@ struct Batch {
 
 class Scheduler {
  public:
-  /// Largest batch in draws, so a stop request is honoured within about a second.
-  static constexpr std::uint64_t kMaxBatchDraws = std::uint64_t{1} << 30;
+  /// Largest batch in draws per thread of the rank that computes it, so that a stop
+  /// request is honoured within well under a second even on the slowest path.
+  static constexpr std::uint64_t kMaxBatchDrawsPerThread = std::uint64_t{1} << 26;
   /// Largest batch in chunks, so a result message stays near a megabyte.
   static constexpr std::uint64_t kMaxBatchChunks = std::uint64_t{1} << 16;
 
@@ -27,7 +28,7 @@ class Scheduler {
 
   /// The next batch of at most `max_draws` draws (at least one chunk), nullopt when
   /// every chunk has been handed out.
-  [[nodiscard]] std::optional<Batch> next(std::uint64_t max_draws = kMaxBatchDraws);
+  [[nodiscard]] std::optional<Batch> next(std::uint64_t max_draws = kMaxBatchDrawsPerThread);
   [[nodiscard]] std::uint64_t pending() const { return pending_; }
 
  private:
