@@ -30,7 +30,7 @@ reference_seconds = time.monotonic() - t0
 reference = results(reference_file)
 print(f"workload {tasks} x {samples} {stream}: uninterrupted {reference_seconds:.2f} s")
 
-kills = attempts = failures = 0
+kills = attempts = failures = resumed_from_checkpoint = 0
 while kills < kills_wanted and attempts < 3 * kills_wanted:
     attempts += 1
     out = os.path.join(work, f"run{attempts}.h5")
@@ -56,10 +56,16 @@ while kills < kills_wanted and attempts < 3 * kills_wanted:
     label = (f"kill {kills}: {victim} pid {target} after {delay:.2f} s of np={ranks} t={threads} "
              f"(launcher exit {code}); resumed np={r_ranks} t={r_threads} exit {resumed.returncode}")
     same = resumed.returncode == 0 and results(out) == reference
-    print(("ok   " if same else "FAIL ") + label)
+    from_checkpoint = "resumed from" in resumed.stderr
+    resumed_from_checkpoint += killed and from_checkpoint
+    print(("ok   " if same else "FAIL ") + label + (" from a checkpoint" if from_checkpoint else " from scratch"))
     if not same:
         print(resumed.stderr[-1500:])
         failures += 1
     check(not os.path.exists(out + ".ckpt"), "a complete run must remove its checkpoint")
-print(f"{kills} kills in {attempts} attempts, {failures} failures")
+print(f"{kills} kills in {attempts} attempts, {resumed_from_checkpoint} resumed from a checkpoint, "
+      f"{failures} failures")
+# Kills come after 0.3 s and checkpoints every 0.2 s: most resumes must use one, or
+# the test would prove nothing about restarting.
+check(resumed_from_checkpoint >= kills // 2, "too few resumes started from a checkpoint")
 sys.exit(1 if failures or kills < kills_wanted else 0)
