@@ -1,25 +1,48 @@
 #include "core/kernel_fast.hpp"
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 
 namespace tally::core {
 
+bool cpu_has_avx512() {
+  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+                          __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+  return has;
+}
+
+bool simd_allowed() {
+  static const bool allowed = [] {
+    const char* choice = std::getenv("TALLY_KERNEL");
+    return choice == nullptr || std::strcmp(choice, "portable") != 0;
+  }();
+  return allowed;
+}
+
 ChunkSum sum_fast_portable(const FastStream& s, TaskId t, Index a, Index b) {
   const std::uint64_t lo = std::uint64_t(s.range().lo);
-  if (s.mode() != FastStream::Mode::kPacked) {
-    if (s.mode() == FastStream::Mode::kConstant) return {std::int64_t(lo * (b - a)), 0};
-    return s.sum_scalar(t, a, b);
-  }
+  if (s.mode() == FastStream::Mode::kConstant) return {std::int64_t(lo * (b - a)), 0};
+  if (s.mode() == FastStream::Mode::kWide) return s.sum_scalar(t, a, b);
   const unsigned k = s.digits();
   std::uint64_t digits = 0;
+  Philox4x32Ctr words{};
+  std::uint64_t have_block = ~std::uint64_t{0};
   for (std::uint64_t j = a / k; j * k < b; ++j) {
+    if (j / 4 != have_block) {
+      have_block = j / 4;
+      words = s.block(t, have_block);
+    }
     const Index first = std::max(a, j * k), last = std::min(b, (j + 1) * k);
-    const std::uint32_t v = s.packed_value(t, j, s.block(t, j / 4)[j % 4]);
+    const std::uint32_t v = s.packed_value(t, j, words[j % 4]);
     digits += s.digit_sum(v, unsigned(first - j * k), unsigned(last - j * k));
   }
   return {std::int64_t(lo * (b - a) + digits), 0};  // modulo 2^64, exact by Config's bound
 }
 
-ChunkSum sum_fast(const FastStream& s, TaskId t, Index a, Index b) { return sum_fast_portable(s, t, a, b); }
+ChunkSum sum_fast(const FastStream& s, TaskId t, Index a, Index b) {
+  if (s.mode() == FastStream::Mode::kPacked && simd_allowed() && cpu_has_avx512()) return sum_fast_avx512(s, t, a, b);
+  return sum_fast_portable(s, t, a, b);
+}
 
 }  // namespace tally::core
