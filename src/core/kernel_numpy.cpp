@@ -1,11 +1,34 @@
 #include "core/kernel_numpy.hpp"
 
+#include <algorithm>
+
+#include "core/kernel_fast.hpp"
+
 namespace tally::core {
 
 ChunkSum sum_numpy_portable(const NumpyStream& s, TaskId t, Index a, Index b) {
-  return s.sum_scalar(t, a, b);
+  if (s.mode() == NumpyStream::Mode::kConstant) return s.sum_scalar(t, a, b);
+  const std::uint64_t lo = std::uint64_t(s.range().lo);
+  const unsigned per_block = s.units_per_block();
+  std::uint64_t sum = 0, missing = 0;  // modulo 2^64: exact by Config's bound
+  for (std::uint64_t block = a / per_block; block * per_block < b; ++block) {
+    const auto words = s.block(t, block);
+    const Index first = std::max(a, block * per_block), last = std::min(b, (block + 1) * per_block);
+    for (Index u = first; u < last; ++u) {
+      const unsigned i = unsigned(u - block * per_block);
+      const std::uint64_t x = s.wide() ? words[i] : (i % 2 == 0 ? words[i / 2] & 0xffffffffu : words[i / 2] >> 32);
+      std::uint64_t d = 0;
+      if (s.accept(x, d)) sum += lo + d;
+      else ++missing;
+    }
+  }
+  return {std::int64_t(sum), missing};
 }
 
-ChunkSum sum_numpy(const NumpyStream& s, TaskId t, Index a, Index b) { return sum_numpy_portable(s, t, a, b); }
+ChunkSum sum_numpy(const NumpyStream& s, TaskId t, Index a, Index b) {
+  if (s.mode() == NumpyStream::Mode::kLemire32 && simd_allowed() && cpu_has_avx512())
+    return sum_numpy_avx512(s, t, a, b);
+  return sum_numpy_portable(s, t, a, b);
+}
 
 }  // namespace tally::core
