@@ -1,0 +1,213 @@
+"""tally's streams written again from docs/streams.md with NumPy only, for small runs.
+
+    scripts/reference [--tasks N] [--samples N] [--range LO:HI] [--seed S]
+                      [--stream fast|numpy] [--chunk N] [--json]
+
+Prints per-task sums and the total (and, with --json, chunk sums and missing counts).
+Nothing here is shared with the C++: if both agree, both follow the document."""
+import argparse
+import json
+import re
+import sys
+
+import numpy as np
+
+M32 = 0xFFFFFFFF
+M64 = (1 << 64) - 1
+
+
+# ---------------------------------------------------------------- Philox4x32-10
+def philox4x32(c0, c1, c2, c3, k0, k1):
+    """Vectorised over uint64 arrays that hold 32-bit values; keys are Python ints."""
+    c0, c1, c2, c3 = (np.asarray(x, dtype=np.uint64) for x in (c0, c1, c2, c3))
+    for r in range(10):
+        if r:
+            k0, k1 = (k0 + 0x9E3779B9) & M32, (k1 + 0xBB67AE85) & M32
+        p0 = c0 * np.uint64(0xD2511F53)
+        p1 = c2 * np.uint64(0xCD9E8D57)
+        c0, c1, c2, c3 = ((p1 >> np.uint64(32)) ^ c1 ^ np.uint64(k0), p1 & np.uint64(M32),
+                          (p0 >> np.uint64(32)) ^ c3 ^ np.uint64(k1), p0 & np.uint64(M32))
+    return c0, c1, c2, c3
+
+
+def fast_key(seed):
+    words = [(seed >> (32 * i)) & M32 for i in range(4)]
+    out = philox4x32(*[[w] for w in words], 0x6C6C6174, 0x00000079)
+    return int(out[0][0]), int(out[1][0])
+
+
+class FastStream:
+    def __init__(self, seed, lo, hi):
+        self.lo, self.span = lo, hi - lo + 1
+        self.k0, self.k1 = fast_key(seed)
+        if self.span == 1:
+            self.mode = "constant"
+        elif self.span <= 1 << 20:
+            self.mode, self.k, m = "packed", 0, 1
+            while m * self.span <= 1 << 20:
+                m, self.k = m * self.span, self.k + 1
+            self.modulus, self.threshold = m, (1 << 32) % m
+        else:
+            self.mode = "wide"
+            self.threshold = (1 << 64) % self.span if self.span < 1 << 64 else 0
+
+    def words(self, task, first_block, blocks):
+        b = np.arange(first_block, first_block + blocks, dtype=np.uint64)
+        out = philox4x32(b & np.uint64(M32), b >> np.uint64(32), np.full_like(b, task & M32),
+                         np.full_like(b, task >> 32), self.k0, self.k1)
+        return np.stack(out, axis=1).reshape(-1)  # word 4b + i
+
+    def retry(self, task, unit, attempt):
+        out = philox4x32([unit & M32], [unit >> 32], [task & M32], [task >> 32],
+                         (self.k0 + attempt) & M32, self.k1 ^ M32)
+        return [int(x[0]) for x in out]
+
+    def values(self, task, a, b):
+        """Values a … b-1 of the task as Python ints."""
+        if b <= a:
+            return []
+        if self.mode == "constant":
+            return [self.lo] * (b - a)
+        if self.mode == "packed":
+            k, s = self.k, self.span
+            j0, j1 = a // k, (b - 1) // k + 1
+            words = self.words(task, j0 // 4, (j1 - 1) // 4 - j0 // 4 + 1)[j0 % 4:][: j1 - j0]
+            out = []
+            for offset, w in enumerate(words.tolist()):
+                j, attempt = j0 + offset, 0
+                while (w * self.modulus) & M32 < self.threshold:
+                    attempt += 1
+                    w = self.retry(task, j, attempt)[0]
+                v = (w * self.modulus) >> 32
+                for i in range(k):
+                    if a <= j * k + i < b:
+                        out.append(self.lo + (v // s ** i) % s)
+            return out
+        out = []
+        words = self.words(task, a // 2, (b - 1) // 2 - a // 2 + 1).tolist()
+        for n in range(a, b):
+            i = 2 * (n - 2 * (a // 2))
+            x, attempt = words[i] | words[i + 1] << 32, 0
+            while self.span < 1 << 64 and (x * self.span) & M64 < self.threshold:
+                attempt += 1
+                w = self.retry(task, n, attempt)
+                x = w[0] | w[1] << 32
+            out.append(self.lo + (x if self.span == 1 << 64 else (x * self.span) >> 64))
+        return out
+
+    def chunk(self, task, a, b):
+        return sum(self.values(task, a, b)), 0
+
+    def tail(self, task, n, missing):
+        return 0
+
+
+# ---------------------------------------------------------------- numpy stream
+class NumpyStream:
+    """NumPy's own Generator is the definition; chunks are raw-unit ranges."""
+
+    def __init__(self, seed, lo, hi):
+        self.seed, self.lo, self.hi, self.span = seed, lo, hi, hi - lo + 1
+        self.wide = self.span > 1 << 32
+
+    def units(self, task, a, b):
+        bitgen = np.random.Philox(key=self.seed).jumped(task)
+        if self.wide:  # small sizes only: draws the prefix too
+            return [int(x) for x in bitgen.random_raw(b)[a:]]
+        raw = bitgen.random_raw((b + 1) // 2)
+        halves = np.stack([raw & np.uint64(M32), raw >> np.uint64(32)], axis=1).reshape(-1)
+        return [int(x) for x in halves[a:b]]
+
+    def accept(self, x):
+        s = self.span
+        if s == 1:
+            return 0
+        if s in (1 << 32, 1 << 64):
+            return x
+        if not self.wide:
+            m = x * s
+            return None if m & M32 < (1 << 32) % s else m >> 32
+        m = x * s
+        return None if m & M64 < (1 << 64) % s else m >> 64
+
+    def chunk(self, task, a, b):
+        if self.span == 1:
+            return self.lo * (b - a), 0
+        total = missing = 0
+        for x in self.units(task, a, b):
+            d = self.accept(x)
+            if d is None:
+                missing += 1
+            else:
+                total += self.lo + d
+        return total, missing
+
+    def tail(self, task, n, missing):
+        total, u = 0, n
+        while missing:
+            d = self.accept(self.units(task, u, u + 1)[0])
+            if d is not None:
+                total, missing = total + self.lo + d, missing - 1
+            u += 1
+        return total
+
+    def task_sum(self, task, n):
+        g = np.random.Generator(np.random.Philox(key=self.seed).jumped(task))
+        return sum(int(v) for v in g.integers(self.lo, self.hi, size=n, endpoint=True, dtype=np.int64))
+
+
+def wrap64(x):
+    x &= M64
+    return x - (1 << 64) if x >> 63 else x
+
+
+def main(argv):
+    p = argparse.ArgumentParser(prog="scripts/reference", description=__doc__.splitlines()[0])
+    p.add_argument("--tasks", type=int, default=8)
+    p.add_argument("--samples", type=int, default=1_000_000)
+    p.add_argument("--range", default="1:100")
+    p.add_argument("--seed", default="0")
+    p.add_argument("--stream", choices=["fast", "numpy"], default="fast")
+    p.add_argument("--chunk", type=int, default=1 << 20)
+    p.add_argument("--json", action="store_true")
+    # Accept "--range -5:5" like tally does (argparse would take "-5:5" for an option).
+    argv = list(argv)
+    for i, arg in enumerate(argv[:-1]):
+        if arg == "--range":
+            argv[i:i + 2] = [f"--range={argv[i + 1]}"]
+            break
+    args = p.parse_args(argv)
+    match = re.fullmatch(r"(-?\d+):(-?\d+)", args.range)
+    try:
+        seed = int(args.seed, 0)
+    except ValueError:
+        seed = -1
+    if not match:
+        p.error(f"--range must be LO:HI, not {args.range!r}")
+    lo, hi = int(match[1]), int(match[2])
+    if lo > hi or args.tasks < 1 or args.samples < 1 or args.chunk < 1 or not 0 <= seed < 1 << 128:
+        p.error("invalid configuration")
+    stream = (FastStream if args.stream == "fast" else NumpyStream)(seed, lo, hi)
+    chunk_sums, chunk_missing, task_sums = [], [], []
+    for t in range(args.tasks):
+        total = missing = 0
+        for a in range(0, args.samples, args.chunk):
+            s, m = stream.chunk(t, a, min(a + args.chunk, args.samples))
+            chunk_sums.append(wrap64(s))
+            chunk_missing.append(m)
+            total, missing = total + s, missing + m
+        total += stream.tail(t, args.samples, missing)
+        if args.stream == "numpy":  # the document's chunk + tail rule against NumPy's own sum
+            assert total == stream.task_sum(t, args.samples), "chunks + tail disagree with NumPy"
+        task_sums.append(total)
+    if args.json:
+        print(json.dumps({"task_sums": task_sums, "total": sum(task_sums), "chunk_sums": chunk_sums,
+                          "chunk_missing": chunk_missing}))
+    else:
+        for t, s in enumerate(task_sums):
+            print(f"task {t}: {s}")
+        print(f"total: {sum(task_sums)}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
