@@ -1,0 +1,172 @@
+// Checkpoints: two generations, digest-verified; every kind of damage ends in a
+// fallback to the previous generation or a checkpoint error (exit 3), never in a
+// wrong total and never in a crash. Trials are seeded and logged.
+#include "io/checkpoint.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <random>
+
+#include "core/error.hpp"
+#include "io/hdf5.hpp"
+#include "io/results_file.hpp"
+#include "io_test_support.hpp"
+
+namespace tally::io {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::computed_record;
+using testing::expect_same_results;
+using testing::scratch_dir;
+
+std::string read_bytes(const fs::path& p) {
+  std::string bytes(fs::file_size(p), '\0');
+  std::ifstream(p, std::ios::binary).read(bytes.data(), std::streamsize(bytes.size()));
+  return bytes;
+}
+void write_bytes(const fs::path& p, const std::string& bytes) {
+  std::ofstream(p, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+/// Changes one stored value of a valid HDF5 checkpoint with the HDF5 API itself.
+void tamper(const fs::path& p, int how) {
+  h5::silence_errors();
+  const h5::Id file{H5Fopen(p.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose};
+  ASSERT_GE(file.get(), 0);
+  if (how == 0) {  // one chunk sum + 1
+    const h5::Id set{H5Dopen2(file.get(), "chunks/sum", H5P_DEFAULT), H5Dclose};
+    std::vector<std::int64_t> v(std::size_t(H5Sget_simple_extent_npoints(h5::Id{H5Dget_space(set.get()), H5Sclose}.get())));
+    H5Dread(set.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data());
+    v[v.size() / 2] += 1;
+    H5Dwrite(set.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data());
+  } else if (how == 1) {  // restarts attribute changed
+    const h5::Id attr{H5Aopen(file.get(), "restarts", H5P_DEFAULT), H5Aclose};
+    const std::int64_t value = 99;
+    H5Awrite(attr.get(), H5T_NATIVE_INT64, &value);
+  } else if (how == 2) {  // the ledger's done flags removed
+    H5Ldelete(file.get(), "chunks/done", H5P_DEFAULT);
+  } else {  // a done flag cleared: the checkpoint would redo work, the digest must notice
+    const h5::Id set{H5Dopen2(file.get(), "chunks/done", H5P_DEFAULT), H5Dclose};
+    std::vector<std::uint8_t> v(std::size_t(H5Sget_simple_extent_npoints(h5::Id{H5Dget_space(set.get()), H5Sclose}.get())));
+    H5Dread(set.get(), H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data());
+    v[0] = 0;
+    H5Dwrite(set.get(), H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data());
+  }
+}
+
+TEST(Checkpoint, SavesTwoGenerationsAndLoadsTheNewest) {
+  const auto dir = scratch_dir("generations");
+  const CheckpointStore store(dir / "run.ckpt", FileLocking::kBestEffort);
+  EXPECT_FALSE(store.exists());
+  EXPECT_FALSE(store.load(core::Config{}).has_value());
+  auto first = computed_record(core::StreamKind::kNumpy, false);
+  store.save(first);
+  auto second = computed_record(core::StreamKind::kNumpy, true);
+  second.status = "partial";
+  store.save(second);
+  EXPECT_TRUE(fs::exists(store.previous_path()));
+  const auto loaded = store.load(second.ledger.config());
+  ASSERT_TRUE(loaded);
+  EXPECT_EQ(loaded->source, store.path());
+  EXPECT_TRUE(loaded->warnings.empty());
+  expect_same_results(second, loaded->record);
+  store.remove();
+  EXPECT_FALSE(store.exists());
+  fs::remove_all(dir);
+}
+
+TEST(Checkpoint, ForeignConfigurationIsRefusedNamingEachField) {
+  const auto dir = scratch_dir("foreign");
+  const CheckpointStore store(dir / "run.ckpt", FileLocking::kBestEffort);
+  const auto record = computed_record(core::StreamKind::kFast, false);
+  store.save(record);
+  auto other = record.ledger.config();
+  other.seed = 78;
+  other.range.hi = 99;
+  try {
+    (void)store.load(other);
+    FAIL() << "accepted a foreign checkpoint";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::kCheckpoint);
+    EXPECT_NE(std::string(e.what()).find("seed (77 vs 78)"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("range (1:100 vs 1:99)"), std::string::npos) << e.what();
+  }
+  fs::remove_all(dir);
+}
+
+TEST(Checkpoint, FallbackNeverPushesOutTheGoodPreviousGeneration) {
+  const auto dir = scratch_dir("keepgood");
+  const CheckpointStore store(dir / "run.ckpt", FileLocking::kBestEffort);
+  const auto good = computed_record(core::StreamKind::kFast, false);
+  store.save(good);
+  store.save(good);
+  write_bytes(store.path(), "torn");
+  const auto loaded = store.load(good.ledger.config());
+  ASSERT_TRUE(loaded);
+  EXPECT_EQ(loaded->source, store.previous_path());
+  ASSERT_EQ(loaded->warnings.size(), 1u);
+  const std::string before = read_bytes(store.previous_path());
+  store.save(loaded->record);  // replaces the torn newest, keeps the good previous one
+  EXPECT_EQ(read_bytes(store.previous_path()), before);
+  fs::remove_all(dir);
+}
+
+TEST(Checkpoint, CorruptionEndsInFallbackOrExit3NeverAWrongTotal) {
+  const unsigned seed = std::random_device{}();
+  std::mt19937_64 rng(seed);
+  std::printf("corruption seed %u\n", seed);
+  const auto dir = scratch_dir("corrupt");
+  int fallbacks = 0, refusals = 0, intact = 0;
+  constexpr int kTrials = 120;
+  for (int trial = 0; trial < kTrials; ++trial) {
+    const auto record = computed_record(trial % 2 ? core::StreamKind::kNumpy : core::StreamKind::kFast, false,
+                                        trial % 5 == 0);
+    const CheckpointStore store(dir / ("t" + std::to_string(trial) + ".ckpt"), FileLocking::kBestEffort);
+    store.save(record);
+    store.save(record);
+    const bool damage_previous = rng() % 4 == 0;
+    const int kind = int(rng() % 8);
+    for (const auto& victim : {store.path(), store.previous_path()}) {
+      if (victim == store.previous_path() && !damage_previous) continue;
+      std::string bytes = read_bytes(victim);
+      switch (kind) {
+        case 0: bytes.resize(rng() % bytes.size()); write_bytes(victim, bytes); break;
+        case 1:
+          for (int f = 0, n = 1 + int(rng() % 16); f < n; ++f) bytes[rng() % bytes.size()] ^= char(1 + rng() % 255);
+          write_bytes(victim, bytes);
+          break;
+        case 2: write_bytes(victim, ""); break;
+        case 3: write_bytes(victim, "tally checkpoint? no, a text file\n"); break;
+        case 7: {  // a results file where a checkpoint should be
+          auto complete = record;
+          complete.status = "partial";
+          fs::remove(victim);
+          write_results(victim, complete, true, FileLocking::kBestEffort);
+          break;
+        }
+        default: tamper(victim, kind - 4); break;
+      }
+    }
+    SCOPED_TRACE("trial " + std::to_string(trial) + " kind " + std::to_string(kind) + " seed " + std::to_string(seed));
+    try {
+      const auto loaded = store.load(record.ledger.config());
+      ASSERT_TRUE(loaded);
+      expect_same_results(record, loaded->record);  // whatever was used, it holds the true sums
+      if (loaded->source == store.previous_path()) ++fallbacks;
+      else ++intact;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ExitCode::kCheckpoint) << e.what();
+      ++refusals;
+    }
+  }
+  std::printf("%d trials: %d fell back, %d refused (exit 3), %d newest still intact\n", kTrials, fallbacks, refusals,
+              intact);
+  EXPECT_GT(fallbacks, kTrials / 3);
+  EXPECT_GT(refusals, 0);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace tally::io

@@ -1,0 +1,95 @@
+// Results files round-trip exactly, are written atomically, and never overwrite an
+// existing file without force.
+#include "io/results_file.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "core/error.hpp"
+#include "io_test_support.hpp"
+
+namespace tally::io {
+namespace {
+
+using testing::computed_record;
+using testing::expect_same_results;
+using testing::scratch_dir;
+
+TEST(ResultsFile, RoundTripsBothStreams) {
+  const auto dir = scratch_dir("roundtrip");
+  for (auto stream : {core::StreamKind::kFast, core::StreamKind::kNumpy}) {
+    const auto record = computed_record(stream, true, true);
+    const auto path = dir / (core::to_string(stream) + ".h5");
+    write_results(path, record, false, FileLocking::kBestEffort);
+    const auto back = read_results(path, FileLocking::kBestEffort);
+    expect_same_results(record, back);
+    EXPECT_EQ(back.status, "complete");
+    EXPECT_EQ(back.ranks, 2);
+    EXPECT_EQ(back.threads, 3);
+    EXPECT_EQ(back.restarts, 2);
+    EXPECT_DOUBLE_EQ(back.elapsed_seconds, 4.25);
+    ASSERT_EQ(back.rank_timing.size(), 2u);
+    EXPECT_EQ(back.rank_timing[1].chunks, 11);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ResultsFile, ExistingFileIsNeverOverwrittenWithoutForce) {
+  const auto dir = scratch_dir("noclobber");
+  const auto path = dir / "precious.h5";
+  { std::ofstream(path) << "precious"; }
+  const auto record = computed_record(core::StreamKind::kFast, true);
+  EXPECT_THROW(check_results_path(path, false), Error);
+  try {
+    write_results(path, record, false, FileLocking::kBestEffort);
+    FAIL() << "overwrote without --force";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::kUsage);
+  }
+  std::ifstream in(path);
+  std::string text;
+  in >> text;
+  EXPECT_EQ(text, "precious");
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), {}), 1) << "a temp file was left behind";
+  write_results(path, record, true, FileLocking::kBestEffort);
+  expect_same_results(record, read_results(path, FileLocking::kBestEffort));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ResultsFile, PathProblemsAreUsageErrors) {
+  const auto dir = scratch_dir("paths");
+  for (const auto& bad : {dir / "missing" / "x.h5", dir}) {
+    try {
+      check_results_path(bad, true);
+      FAIL() << bad;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ExitCode::kUsage) << bad;
+    }
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ResultsFile, ReadingGarbageIsAUsageError) {
+  const auto dir = scratch_dir("garbage");
+  const auto path = dir / "garbage.h5";
+  { std::ofstream(path) << "not hdf5 at all"; }
+  try {
+    (void)read_results(path, FileLocking::kOff);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::kUsage);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(FileLocking, ParsesTheThreePolicies) {
+  EXPECT_EQ(parse_file_locking("on"), FileLocking::kOn);
+  EXPECT_EQ(parse_file_locking("off"), FileLocking::kOff);
+  EXPECT_EQ(parse_file_locking("best-effort"), FileLocking::kBestEffort);
+  EXPECT_THROW((void)parse_file_locking("maybe"), Error);
+}
+
+}  // namespace
+}  // namespace tally::io
