@@ -5,8 +5,10 @@
 // out of line by their (task, word) address, so the sum never depends on the split.
 // g++ 12's AVX-512 headers build some intrinsics from _mm512_undefined_epi32(), which
 // -Wmaybe-uninitialized reports from inside the header; the values are all defined.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
 #include <immintrin.h>
 
 #include <utility>

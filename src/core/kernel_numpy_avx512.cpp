@@ -4,8 +4,10 @@
 // are exactly NumpyStream::sum_scalar's.
 // g++ 12's AVX-512 headers build some intrinsics from _mm512_undefined_epi32(), which
 // -W(maybe-)uninitialized reports from inside the header; the values are all defined.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
 #include <immintrin.h>
 
 #include <type_traits>
