@@ -11,5 +11,6 @@ using Action = std::function<int()>;
 
 void add_run_command(CLI::App& app, Action& action, int& argc, char**& argv);
 void add_inspect_command(CLI::App& app, Action& action);
+void add_verify_command(CLI::App& app, Action& action);
 
 }  // namespace tally::app

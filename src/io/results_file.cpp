@@ -42,4 +42,23 @@ RunRecord read_results(const fs::path& path, FileLocking locking) {
   }
 }
 
+StoredTotals read_stored_totals(const fs::path& path, FileLocking locking) {
+  const auto file = h5::open_file(path.string(), locking);
+  if (!file) throw usage_error(path.string() + " is not an HDF5 file");
+  try {
+    StoredTotals out;
+    out.filetype = h5::read_string_attribute(*file, "filetype");
+    const auto tasks = std::uint64_t(read_config(*file).tasks);
+    out.task_sums = h5::read_int64s(*file, "tasks/sum", tasks);
+    out.task_counts = h5::read_int64s(*file, "tasks/count", tasks);
+    out.task_tails = h5::read_int64s(*file, "tasks/tail", tasks);
+    out.total = h5::read_int64s(*file, "total/sum", 1).front();
+    out.total_count = h5::read_int64s(*file, "total/count", 1).front();
+    if (h5::has_attribute(*file, "digest")) out.digest = h5::read_string_attribute(*file, "digest");
+    return out;
+  } catch (const Error& e) {
+    throw usage_error(path.string() + " is not a valid tally file: " + e.what());
+  }
+}
+
 }  // namespace tally::io

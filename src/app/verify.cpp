@@ -1,0 +1,182 @@
+#include "app/verify.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+#include <optional>
+#include <random>
+
+#include "core/error.hpp"
+#include "core/kernel.hpp"
+#include "core/statistics.hpp"
+#include "io/digest.hpp"
+#include "io/results_file.hpp"
+
+namespace tally::app {
+
+namespace {
+
+/// Upper-tail standard-normal equivalent of a chi-square statistic with k degrees of
+/// freedom (Wilson–Hilferty): accurate to a few hundredths for k ≥ 3.
+double chi_square_z(double statistic, double k) {
+  const double c = 2.0 / (9.0 * k);
+  return (std::cbrt(statistic / k) - (1.0 - c)) / std::sqrt(c);
+}
+
+Check replay(const io::RunRecord& r, const VerifyOptions& o) {
+  const auto& ledger = r.ledger;
+  std::vector<core::ChunkId> done;
+  for (core::ChunkId id = 0; id < ledger.size(); ++id)
+    if (ledger.done(id)) done.push_back(id);
+  std::vector<core::ChunkId> chosen = done;
+  const std::uint64_t seed =
+      o.seed ? o.seed : std::uint64_t(std::chrono::steady_clock::now().time_since_epoch().count());
+  if (!o.all && chosen.size() > o.chunks) {
+    std::mt19937_64 rng(seed);
+    std::shuffle(chosen.begin(), chosen.end(), rng);
+    chosen.resize(o.chunks);
+    std::sort(chosen.begin(), chosen.end());
+  }
+  std::vector<core::ChunkSum> sums(chosen.size());
+  core::Kernel(ledger.config()).sum_chunks(chosen, sums, o.threads);
+  std::vector<std::string> wrong;
+  for (std::size_t i = 0; i < chosen.size(); ++i)
+    if (sums[i] != ledger.chunk(chosen[i]))
+      wrong.push_back(fmt::format("chunk {} stored {} recomputed {}", chosen[i], ledger.chunk(chosen[i]).sum, sums[i].sum));
+  if (!wrong.empty()) return {"chunk replay", false, fmt::format("{} of {} replayed chunks differ: {}", wrong.size(), chosen.size(), wrong.front())};
+  return {"chunk replay", true,
+          fmt::format("{} of {} done chunks recomputed from the configuration and equal (sample seed {})", chosen.size(),
+                      done.size(), o.all ? 0 : seed)};
+}
+
+Check sums_against_chunks(const io::RunRecord& r, const io::StoredTotals& s) {
+  const auto& l = r.ledger;
+  const auto tasks = std::size_t(l.config().tasks);
+  for (std::size_t t = 0; t < tasks; ++t) {
+    if (s.task_sums[t] != l.task_sum(t))
+      return {"task sums", false, fmt::format("task {} stores {} but its chunks and tail sum to {}", t, s.task_sums[t], l.task_sum(t))};
+    if (s.task_counts[t] != l.task_count(t))
+      return {"task sums", false, fmt::format("task {} stores count {} but its chunks hold {}", t, s.task_counts[t], l.task_count(t))};
+    if (s.task_tails[t] != l.tail(t))
+      return {"task sums", false, fmt::format("task {} stores tail {} but recomputing it gives {}", t, s.task_tails[t], l.tail(t))};
+  }
+  return {"task sums", true, fmt::format("{} task sums, counts and tails equal their chunks", tasks)};
+}
+
+Check total_against_tasks(const io::RunRecord& r, const io::StoredTotals& s) {
+  const std::int64_t from_tasks = std::accumulate(s.task_sums.begin(), s.task_sums.end(), std::int64_t{0},
+                                                  [](std::int64_t a, std::int64_t b) { return std::int64_t(std::uint64_t(a) + std::uint64_t(b)); });
+  if (s.total != from_tasks || s.total != r.ledger.total_sum())
+    return {"total", false, fmt::format("stored total {} but the task sums add to {}", s.total, from_tasks)};
+  if (s.total_count != r.ledger.total_count())
+    return {"total", false, fmt::format("stored count {} but the chunks hold {}", s.total_count, r.ledger.total_count())};
+  return {"total", true, fmt::format("total {} equals the sum of the task sums", s.total)};
+}
+
+std::vector<Check> statistics(const io::RunRecord& r, const VerifyOptions& o) {
+  const auto& l = r.ledger;
+  const auto& c = l.config();
+  std::vector<Check> out;
+  double chi = 0, worst = 0;
+  std::int64_t worst_task = -1, tested = 0;
+  for (core::TaskId t = 0; t < core::TaskId(c.tasks); ++t) {
+    if (l.task_count(t) == 0) continue;
+    const double z = core::sum_moments(c.range, l.task_count(t)).z_score(l.task_sum(t));
+    chi += z * z;
+    ++tested;
+    if (std::abs(z) > std::abs(worst)) {
+      worst = z;
+      worst_task = std::int64_t(t);
+    }
+  }
+  if (c.range.span() == 1) return {{"statistics", true, "constant draws: nothing to test"}};
+  out.push_back({"task z-scores", std::abs(worst) <= o.z_limit,
+                 fmt::format("largest |z| {:.3f} (task {}) of {} tasks, limit {}", std::abs(worst), worst_task, tested, o.z_limit)});
+  const double z_total = core::sum_moments(c.range, l.total_count()).z_score(l.total_sum());
+  out.push_back({"total z-score", std::abs(z_total) <= o.z_limit, fmt::format("z = {:+.3f}, limit {}", z_total, o.z_limit)});
+  if (tested >= 3) {
+    const double z_chi = chi_square_z(chi, double(tested));
+    out.push_back({"chi-square of task sums", z_chi <= o.z_limit,
+                   fmt::format("chi2 = {:.2f} with {} degrees of freedom (normal equivalent {:+.2f}, limit {})", chi, tested, z_chi, o.z_limit)});
+  }
+  return out;
+}
+
+std::vector<Check> histogram(const io::RunRecord& r, const VerifyOptions& o) {
+  const auto& l = r.ledger;
+  const auto& c = l.config();
+  const auto span = std::uint64_t(c.range.span());
+  std::vector<Check> out;
+  double chi = 0;
+  std::uint64_t cells = 0;
+  for (core::TaskId t = 0; t < core::TaskId(c.tasks); ++t) {
+    std::int64_t count = 0;
+    std::uint64_t weighted = 0;
+    for (std::uint64_t j = 0; j < span; ++j) {
+      const std::int64_t n = r.histogram[t * span + j];
+      if (n < 0) return {{"histogram", false, fmt::format("task {} has a negative count", t)}};
+      count += n;
+      weighted += std::uint64_t(n) * std::uint64_t(c.range.lo + std::int64_t(j));
+    }
+    // A results file's histogram includes the tails; a checkpoint's covers its done
+    // chunks only (tails are counted once, when the final file is written).
+    const bool with_tail = r.status == "complete" && l.tail_done(t);
+    const std::int64_t expected_count = l.task_count(t) - (l.tail_done(t) && !with_tail ? std::int64_t(l.missing(t)) : 0);
+    const std::int64_t expected_sum = std::int64_t(std::uint64_t(l.task_sum(t)) - (l.tail_done(t) && !with_tail ? std::uint64_t(l.tail(t)) : 0));
+    if (count != expected_count)
+      return {{"histogram", false, fmt::format("task {} counts {} values, its sum covers {}", t, count, expected_count)}};
+    if (std::int64_t(weighted) != expected_sum)
+      return {{"histogram", false, fmt::format("task {}: the counts reproduce {} but the task sum is {}", t, std::int64_t(weighted), expected_sum)}};
+    if (count == 0 || span < 2) continue;
+    const double e = double(count) / double(span);
+    for (std::uint64_t j = 0; j < span; ++j) {
+      const double d = double(r.histogram[t * span + j]) - e;
+      chi += d * d / e;
+    }
+    cells += span - 1;
+  }
+  out.push_back({"histogram", true, "counts add up to the task counts and reproduce every task sum"});
+  if (cells >= 3) {
+    const double z = chi_square_z(chi, double(cells));
+    out.push_back({"histogram uniformity", z <= o.z_limit,
+                   fmt::format("chi2 = {:.1f} with {} degrees of freedom (normal equivalent {:+.2f}, limit {})", chi, cells, z, o.z_limit)});
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<Check> verify_file(const std::filesystem::path& path, const VerifyOptions& o) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) throw usage_error(path.string() + " does not exist or is not a file");
+  std::vector<Check> checks;
+  io::StoredTotals stored;
+  std::optional<io::RunRecord> record;
+  try {
+    stored = io::read_stored_totals(path, o.locking);
+    record = io::read_results(path, o.locking);
+  } catch (const Error& e) {
+    if (std::string(e.what()).find("is not an HDF5 file") != std::string::npos) throw;
+    checks.push_back({"schema", false, e.what()});
+    return checks;
+  }
+  checks.push_back({"schema", true, fmt::format("{} format 1, {} of {} chunks done, status {}", stored.filetype,
+                                                record->ledger.done_count(), record->ledger.size(), record->status)});
+  if (stored.filetype == "tally-checkpoint") {
+    const auto digest = io::record_digest(*record);
+    checks.push_back({"digest", digest == stored.digest,
+                      digest == stored.digest ? "XXH3-128 of the payload matches" : "stored " + stored.digest + ", payload hashes to " + digest});
+  }
+  checks.push_back(replay(*record, o));
+  checks.push_back(sums_against_chunks(*record, stored));
+  checks.push_back(total_against_tasks(*record, stored));
+  for (auto& c : statistics(*record, o)) checks.push_back(std::move(c));
+  if (!record->histogram.empty())
+    for (auto& c : histogram(*record, o)) checks.push_back(std::move(c));
+  return checks;
+}
+
+}  // namespace tally::app

@@ -1,0 +1,32 @@
+#pragma once
+// `tally verify`: independent checks of a results file or checkpoint — digest, chunk
+// replay from the stored configuration, sums against their chunks, statistics,
+// histogram. Each check has a name, a verdict and a one-line detail.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "io/file_locking.hpp"
+
+namespace tally::app {
+
+struct Check {
+  std::string name;
+  bool passed = true;
+  std::string detail;
+};
+
+struct VerifyOptions {
+  std::uint64_t chunks = 4;      ///< random chunks to replay
+  bool all = false;              ///< replay every done chunk
+  std::uint64_t seed = 0;        ///< which chunks are drawn (0: from the clock)
+  int threads = 1;
+  double z_limit = 6;            ///< |z| above this fails (p ≈ 2e-9 per test)
+  io::FileLocking locking = io::FileLocking::kBestEffort;
+};
+
+/// Runs every check; throws a usage Error when the file cannot be read at all.
+[[nodiscard]] std::vector<Check> verify_file(const std::filesystem::path& path, const VerifyOptions& options);
+
+}  // namespace tally::app
