@@ -26,8 +26,14 @@ void add_counts(const FastStream& s, TaskId t, IndexRange r, std::span<std::int6
   }
   const unsigned k = s.digits();
   const std::uint32_t span = s.span32();
+  Philox4x32Ctr words{};
+  std::uint64_t have_block = ~std::uint64_t{0};
   for (std::uint64_t j = r.begin / k; j * k < r.end; ++j) {
-    std::uint32_t v = s.packed_value(t, j, s.block(t, j / 4)[j % 4]);
+    if (j / 4 != have_block) {
+      have_block = j / 4;
+      words = s.block(t, have_block);
+    }
+    std::uint32_t v = s.packed_value(t, j, words[j % 4]);
     for (unsigned i = 0; i < k; ++i, v /= span) {
       const Index n = j * k + i;
       if (n >= r.begin && n < r.end) ++counts[v % span];
@@ -40,9 +46,16 @@ void add_counts(const NumpyStream& s, TaskId t, IndexRange r, std::span<std::int
     counts[0] += std::int64_t(r.size());
     return;
   }
-  for (Index u = r.begin; u < r.end; ++u) {
-    std::uint64_t d = 0;
-    if (s.accept(s.unit(t, u), d)) ++counts[d];
+  const unsigned per_block = s.units_per_block();
+  for (std::uint64_t block = r.begin / per_block; block * per_block < r.end; ++block) {
+    const auto words = s.block(t, block);
+    const Index first = std::max(r.begin, block * per_block), last = std::min(r.end, (block + 1) * per_block);
+    for (Index u = first; u < last; ++u) {
+      const unsigned i = unsigned(u - block * per_block);
+      const std::uint64_t x = s.wide() ? words[i] : (i % 2 == 0 ? words[i / 2] & 0xffffffffu : words[i / 2] >> 32);
+      std::uint64_t d = 0;
+      if (s.accept(x, d)) ++counts[d];
+    }
   }
 }
 
