@@ -1,2 +1,16 @@
-# Installation rules (executable, jobs/, scripts/, docs/) — see docs/install.md.
+# cmake --install: the executable, the job templates and analysis scripts under
+# share/tally/, and the documentation. A batch application is used through its
+# executable, so no library targets or CMake package files are exported.
 include(GNUInstallDirs)
+# Keep the paths to MPI and HDF5 libraries outside the system directories (Spack,
+# modules) in the installed binary, so it runs without LD_LIBRARY_PATH.
+set_target_properties(tally PROPERTIES INSTALL_RPATH_USE_LINK_PATH TRUE)
+install(TARGETS tally RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(PROGRAMS jobs/tally.sbatch jobs/sweep.sbatch jobs/analyze.sbatch jobs/pipeline
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/tally/jobs)
+install(PROGRAMS scripts/analyze scripts/reference scripts/slurm-local
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/tally/scripts)
+install(FILES scripts/lib/python.sh scripts/lib/analyze.py scripts/lib/reference.py
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/tally/scripts/lib)
+install(FILES README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(DIRECTORY docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR})
