@@ -1,15 +1,10 @@
 // AVX-512 path of the fast stream, packed mode: eight Philox4x32-10 blocks per
 // iteration, 32-bit words held in 64-bit lanes (vpmuludq reads the low halves, so
 // high-half garbage is harmless), base-s digit sums by multiply-shift division,
-// accumulation in registers. Rejected words (p ≤ 2^-12) are masked out and redone
-// out of line by their (task, word) address, so the sum never depends on the split.
-// g++ 12's AVX-512 headers build some intrinsics from _mm512_undefined_epi32(), which
-// -Wmaybe-uninitialized reports from inside the header; the values are all defined.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
-#include <immintrin.h>
+// accumulation in registers. Rejected words (p ≤ 2^-12) are summed like the others and
+// corrected out of line by their (task, word) address, so the sum never depends on the
+// split.
+#include "core/avx512.hpp"
 
 #include <utility>
 
@@ -18,8 +13,6 @@
 namespace tally::core {
 
 namespace {
-
-#define TALLY_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl")))
 
 /// floor(v / s) = (v · magic) >> shift for every v < 2^20 (Granlund–Montgomery with
 /// N = 20, l = ceil(log2 s): magic = ceil(2^(N+l) / s) < 2^21).

@@ -2,13 +2,7 @@
 // iteration, 64×64→128-bit products from four vpmuludq, then NumPy's rule on each
 // 32-bit half (low half first). The sum and the rejected count of raw units [a, b)
 // are exactly NumpyStream::sum_scalar's.
-// g++ 12's AVX-512 headers build some intrinsics from _mm512_undefined_epi32(), which
-// -W(maybe-)uninitialized reports from inside the header; the values are all defined.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
-#include <immintrin.h>
+#include "core/avx512.hpp"
 
 #include <type_traits>
 
@@ -18,8 +12,6 @@
 namespace tally::core {
 
 namespace {
-
-#define TALLY_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl")))
 
 struct Product {
   __m512i hi, lo;
