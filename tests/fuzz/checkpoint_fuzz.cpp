@@ -63,7 +63,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (e.code() != ExitCode::kCheckpoint) std::abort();
   }
   // Our RAII must have closed every HDF5 object, whatever path the load took. (Leaks
-  // inside libhdf5's own error paths are suppressed in lsan.supp.)
+  // inside libhdf5's own error paths are suppressed in tests/lsan.supp.)
   if (H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL) != 0) std::abort();
   return 0;
 }
