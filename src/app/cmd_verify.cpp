@@ -5,22 +5,12 @@
 #include <algorithm>
 
 #include "app/commands.hpp"
+#include "app/report.hpp"
 #include "app/verify.hpp"
 #include "core/error.hpp"
 #include "parallel/threads.hpp"
 
 namespace tally::app {
-
-namespace {
-std::string json_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out;
-}
-}  // namespace
 
 void add_verify_command(CLI::App& app, Action& action) {
   struct Args {
@@ -59,9 +49,9 @@ void add_verify_command(CLI::App& app, Action& action) {
       if (args->json) {
         std::string list;
         for (const auto& c : checks)
-          list += fmt::format("{}{{\"name\": \"{}\", \"passed\": {}, \"detail\": \"{}\"}}", list.empty() ? "" : ", ",
-                              json_escape(c.name), c.passed, json_escape(c.detail));
-        fmt::print("{{\"file\": \"{}\", \"passed\": {}, \"checks\": [{}]}}\n", json_escape(args->file), passed, list);
+          list += fmt::format("{}{{\"name\": {}, \"passed\": {}, \"detail\": {}}}", list.empty() ? "" : ", ",
+                              json_string(c.name), c.passed, json_string(c.detail));
+        fmt::print("{{\"file\": {}, \"passed\": {}, \"checks\": [{}]}}\n", json_string(args->file), passed, list);
       } else {
         fmt::print("verify {}\n", args->file);
         for (const auto& c : checks) fmt::print("  {}  {:<26} {}\n", c.passed ? "PASS" : "FAIL", c.name, c.detail);

@@ -6,7 +6,6 @@
 
 namespace tally::app {
 
-namespace {
 std::string json_string(const std::string& text) {
   std::string out = "\"";
   for (char c : text) {
@@ -20,6 +19,7 @@ std::string json_string(const std::string& text) {
   return out + "\"";
 }
 
+namespace {
 template <typename F>
 std::string json_array(std::size_t n, F element) {
   std::string out = "[";

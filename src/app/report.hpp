@@ -9,6 +9,8 @@ namespace tally::app {
 
 void print_run_summary(const io::RunRecord& record, const std::string& file, int exit_code);
 void print_run_json(const io::RunRecord& record, const std::string& file, int exit_code);
+/// `text` as a quoted JSON string.
+[[nodiscard]] std::string json_string(const std::string& text);
 /// The JSON object without a trailing newline (for embedding).
 [[nodiscard]] std::string run_json(const io::RunRecord& record, const std::string& file, int exit_code);
 

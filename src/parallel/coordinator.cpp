@@ -4,8 +4,8 @@
 
 #include <csignal>
 #include <cstring>
-#include <thread>
 
+#include "parallel/backoff.hpp"
 #include "parallel/mpi.hpp"
 #include "parallel/protocol.hpp"
 #include "parallel/signals.hpp"
@@ -148,10 +148,7 @@ void Coordinator::checkpoint_if_due() {
 }
 
 void Coordinator::wait_a_little(int& idle_rounds) {
-  // Sleep instead of spinning: ranks often share cores (oversubscribed tests, SMT).
-  const int micros = std::min(1000, 20 << std::min(idle_rounds, 6));
-  ++idle_rounds;
-  std::this_thread::sleep_for(std::chrono::microseconds(micros));
+  idle_pause(idle_rounds);
   const double silent = std::chrono::duration<double>(Clock::now() - last_message_).count();
   if (silent > settings_.peer_timeout) {
     std::string silent_ranks;

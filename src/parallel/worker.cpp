@@ -2,10 +2,10 @@
 
 #include <chrono>
 #include <deque>
-#include <thread>
 
 #include "core/kernel.hpp"
 #include "parallel/mpi.hpp"
+#include "parallel/backoff.hpp"
 #include "parallel/batch.hpp"
 #include "parallel/protocol.hpp"
 #include "parallel/signals.hpp"
@@ -21,8 +21,8 @@ constexpr int kRequestsInFlight = 2;  // one batch computing, one already on its
 std::vector<std::uint64_t> wait_for(int tag, MPI_Comm comm, double timeout) {
   const auto start = Clock::now();
   MPI_Status status;
-  for (int round = 0; !mpi::probe(0, tag, comm, status); ++round) {
-    std::this_thread::sleep_for(std::chrono::microseconds(std::min(1000, 20 << std::min(round, 6))));
+  for (int round = 0; !mpi::probe(0, tag, comm, status);) {
+    idle_pause(round);
     if (std::chrono::duration<double>(Clock::now() - start).count() > timeout)
       throw Error(ExitCode::kFailure, "no message from the coordinator (rank 0); giving up");
   }
