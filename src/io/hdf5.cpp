@@ -44,12 +44,18 @@ Id open_attribute(const Id& object, const char* name) {
   return {id, H5Aclose};
 }
 
+/// A stored type is acceptable only if it is the class and exact size tally writes: a
+/// damaged type (say, a 4 GB element) must never reach H5Dread's conversion buffers.
+bool plain_type(hid_t type, H5T_class_t expected_class, std::size_t expected_size) {
+  return type >= 0 && H5Tget_class(type) == expected_class && H5Tget_size(type) == expected_size;
+}
+
 template <typename T>
 T read_scalar_attribute(const Id& object, const char* name, hid_t mem_type, H5T_class_t expected_class) {
   const Id attr = open_attribute(object, name);
   const Id type{H5Aget_type(attr.get()), H5Tclose};
   const Id space{H5Aget_space(attr.get()), H5Sclose};
-  if (type.get() < 0 || space.get() < 0 || H5Tget_class(type.get()) != expected_class ||
+  if (!plain_type(type.get(), expected_class, sizeof(T)) || space.get() < 0 ||
       H5Sget_simple_extent_npoints(space.get()) != 1)
     fail_read(std::string("attribute '") + name + "' has the wrong type or shape");
   T value{};
@@ -65,7 +71,7 @@ std::vector<T> read_dataset(const Id& file, const char* path, std::uint64_t expe
   if (set.get() < 0) fail_read(std::string("dataset '") + path + "' cannot be opened");
   const Id type{H5Dget_type(set.get()), H5Tclose};
   const Id space{H5Dget_space(set.get()), H5Sclose};
-  if (type.get() < 0 || space.get() < 0 || H5Tget_class(type.get()) != expected_class)
+  if (!plain_type(type.get(), expected_class, sizeof(T)) || space.get() < 0)
     fail_read(std::string("dataset '") + path + "' has the wrong type");
   const hssize_t n = H5Sget_simple_extent_npoints(space.get());
   if (n < 0 || std::uint64_t(n) != expected)
