@@ -14,6 +14,7 @@
 #include "core/statistics.hpp"
 #include "io/digest.hpp"
 #include "io/results_file.hpp"
+#include "io/seal.hpp"
 
 namespace tally::app {
 
@@ -166,6 +167,8 @@ std::vector<Check> verify_file(const std::filesystem::path& path, const VerifyOp
   checks.push_back({"schema", true, fmt::format("{} format 1, {} of {} chunks done, status {}", stored.filetype,
                                                 record->ledger.done_count(), record->ledger.size(), record->status)});
   if (stored.filetype == "tally-checkpoint") {
+    const auto problem = io::seal_problem(path);
+    checks.push_back({"seal", problem.empty(), problem.empty() ? "whole-file XXH3-128 in the user block matches" : problem});
     const auto digest = io::record_digest(*record);
     checks.push_back({"digest", digest == stored.digest,
                       digest == stored.digest ? "XXH3-128 of the payload matches" : "stored " + stored.digest + ", payload hashes to " + digest});

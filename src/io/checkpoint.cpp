@@ -7,6 +7,7 @@
 #include "io/digest.hpp"
 #include "io/hdf5.hpp"
 #include "io/record_layout.hpp"
+#include "io/seal.hpp"
 
 namespace tally::io {
 
@@ -17,6 +18,8 @@ namespace {
 RunRecord read_verified(const fs::path& path, FileLocking locking, const core::Config& expected) {
   std::error_code ec;
   if (fs::file_size(path, ec) == 0 || ec) throw Error(ExitCode::kCheckpoint, "it is empty or unreadable");
+  // The seal first: damaged bytes never reach the HDF5 parser.
+  if (const auto problem = seal_problem(path); !problem.empty()) throw Error(ExitCode::kCheckpoint, problem);
   const auto file = h5::open_file(path.string(), locking);
   if (!file) throw Error(ExitCode::kCheckpoint, "it is not a readable HDF5 file (torn or overwritten?)");
   // A foreign configuration is the user's mistake, not damage: say so, field by field.
@@ -67,10 +70,13 @@ void CheckpointStore::save(const RunRecord& record) const {
     sync_path(path_.has_parent_path() ? path_.parent_path() : fs::path("."));
   }
   write_atomically(path_, true, [&](const fs::path& temp) {
-    const h5::Id file = h5::create_file(temp.string(), locking_);
-    write_record(file, record, kCheckpointFiletype);
-    h5::write_attribute(file, "digest", record_digest(record));
-    h5::flush(file);
+    {
+      const h5::Id file = h5::create_file(temp.string(), locking_, kSealBytes);
+      write_record(file, record, kCheckpointFiletype);
+      h5::write_attribute(file, "digest", record_digest(record));
+      h5::flush(file);
+    }  // closed: the seal covers the final bytes
+    write_seal(temp);
   });
   current_is_good_ = true;
 }

@@ -103,9 +103,11 @@ Id file_access(FileLocking locking) {
   return fapl;
 }
 
-Id create_file(const std::string& path, FileLocking locking) {
+Id create_file(const std::string& path, FileLocking locking, hsize_t user_block) {
   const Id fapl = file_access(locking);
-  return checked(H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl.get()), H5Fclose, "create " + path);
+  const Id fcpl = checked(H5Pcreate(H5P_FILE_CREATE), H5Pclose, "create a file-creation property list");
+  if (user_block > 0 && H5Pset_userblock(fcpl.get(), user_block) < 0) fail_write("reserve the user block");
+  return checked(H5Fcreate(path.c_str(), H5F_ACC_EXCL, fcpl.get(), fapl.get()), H5Fclose, "create " + path);
 }
 
 std::optional<Id> open_file(const std::string& path, FileLocking locking) {

@@ -48,7 +48,9 @@ void silence_errors();
 
 /// File-access property list with the chosen locking policy.
 [[nodiscard]] Id file_access(FileLocking locking);
-[[nodiscard]] Id create_file(const std::string& path, FileLocking locking);
+/// Creates a new file; `user_block` bytes at its start are left to the caller (0 or a
+/// power of two ≥ 512).
+[[nodiscard]] Id create_file(const std::string& path, FileLocking locking, hsize_t user_block = 0);
 /// Opens read-only; nullopt when the file is not HDF5 or cannot be opened.
 [[nodiscard]] std::optional<Id> open_file(const std::string& path, FileLocking locking);
 void flush(const Id& file);
