@@ -43,7 +43,7 @@ std::string run_json(const io::RunRecord& r, const std::string& file, int exit_c
   out += fmt::format("\"ranks\": {}, \"threads\": {}, \"wall_seconds\": {:.6f}, \"elapsed_seconds\": {:.6f}, "
                      "\"restarts\": {}, \"chunks_done\": {}, \"chunks\": {}, ",
                      r.ranks, r.threads, r.wall_seconds, r.elapsed_seconds, r.restarts, l.done_count(), l.size());
-  out += "\"task_sums\": " + json_array(tasks, [&](std::size_t t) { return std::to_string(l.task_sum(t)); }) + ", ";
+  out += "\"task_sums\": " + json_array(tasks, [&](std::size_t t) { return fmt::format("{}", l.task_sum(t)); }) + ", ";
   out += "\"task_counts\": " + json_array(tasks, [&](std::size_t t) { return std::to_string(l.task_count(t)); }) + ", ";
   out += fmt::format("\"total\": {}, \"count\": {}, \"expected_total\": {:.17g}, \"stddev_total\": {:.17g}, "
                      "\"z_score\": {:.6f}, ",

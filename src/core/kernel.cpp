@@ -36,7 +36,7 @@ ChunkSum Kernel::sum_reference(TaskId t, IndexRange r) const {
   return std::visit([&](const auto& s) { return s.sum_scalar(t, r.begin, r.end); }, stream_);
 }
 
-std::int64_t Kernel::tail(TaskId t, std::uint64_t missing) const {
+i128 Kernel::tail(TaskId t, std::uint64_t missing) const {
   if (missing == 0) return 0;
   return std::get<NumpyStream>(stream_).tail(t, Index(config_.samples), missing);
 }
@@ -69,7 +69,7 @@ void Kernel::sum_chunks(std::span<const ChunkId> ids, std::span<ChunkSum> out, i
   std::fill(out.begin(), out.end(), ChunkSum{});
   for (std::size_t i = 0; i < pieces.size(); ++i) {
     ChunkSum& target = out[pieces[i].slot];
-    target.sum = std::int64_t(std::uint64_t(target.sum) + std::uint64_t(partial[i].sum));  // exact, see Config
+    target.sum += partial[i].sum;
     target.missing += partial[i].missing;
   }
 }

@@ -24,7 +24,7 @@ class Kernel {
   [[nodiscard]] ChunkSum sum_reference(TaskId t, IndexRange r) const;
   [[nodiscard]] ChunkSum sum_chunk(ChunkId id) const { return sum(config_.task_of(id), config_.indices_of(id)); }
   /// The task's tail: values that make up for `missing` rejected units (numpy only, else 0).
-  [[nodiscard]] std::int64_t tail(TaskId t, std::uint64_t missing) const;
+  [[nodiscard]] i128 tail(TaskId t, std::uint64_t missing) const;
 
   /// Histogram (opt-in): adds the counts of the values of chunk `id` to `counts`
   /// (span entries, value lo first), and of task t's tail to `counts`.

@@ -117,10 +117,9 @@ ChunkSum sum_fast_avx512(const FastStream& s, TaskId t, Index a, Index b) {
   std::uint64_t redo = 0;
   const std::uint64_t digits =
       pick(s.digits(), std::make_integer_sequence<unsigned, 20>{})(s, t, first_block, blocks, redo);
-  const std::uint64_t lo = std::uint64_t(s.range().lo);
-  const std::uint64_t middle = lo * (mid_end - mid_begin) + digits + redo;
+  const i128 middle = i128{s.range().lo} * i128(mid_end - mid_begin) + i128(digits + redo);
   const auto head = sum_fast_portable(s, t, a, mid_begin), tail = sum_fast_portable(s, t, mid_end, b);
-  return {std::int64_t(middle + std::uint64_t(head.sum) + std::uint64_t(tail.sum)), 0};
+  return {middle + head.sum + tail.sum, 0};
 }
 
 }  // namespace tally::core

@@ -8,9 +8,9 @@ namespace tally::core {
 
 ChunkSum sum_numpy_portable(const NumpyStream& s, TaskId t, Index a, Index b) {
   if (s.mode() == NumpyStream::Mode::kConstant) return s.sum_scalar(t, a, b);
-  const std::uint64_t lo = std::uint64_t(s.range().lo);
   const unsigned per_block = s.units_per_block();
-  std::uint64_t sum = 0, missing = 0;  // modulo 2^64: exact by Config's bound
+  u128 offsets = 0;  // sum of d = value − lo, exact for any span and length
+  std::uint64_t missing = 0;
   for (std::uint64_t block = a / per_block; block * per_block < b; ++block) {
     const auto words = s.block(t, block);
     const Index first = std::max(a, block * per_block), last = std::min(b, (block + 1) * per_block);
@@ -18,16 +18,26 @@ ChunkSum sum_numpy_portable(const NumpyStream& s, TaskId t, Index a, Index b) {
       const unsigned i = unsigned(u - block * per_block);
       const std::uint64_t x = s.wide() ? words[i] : (i % 2 == 0 ? words[i / 2] & 0xffffffffu : words[i / 2] >> 32);
       std::uint64_t d = 0;
-      if (s.accept(x, d)) sum += lo + d;
+      if (s.accept(x, d)) offsets += d;
       else ++missing;
     }
   }
-  return {std::int64_t(sum), missing};
+  return {i128{s.range().lo} * i128(b - a - missing) + i128(offsets), missing};
 }
 
 ChunkSum sum_numpy(const NumpyStream& s, TaskId t, Index a, Index b) {
-  if (s.mode() == NumpyStream::Mode::kLemire32 && simd_allowed() && cpu_has_avx512())
-    return sum_numpy_avx512(s, t, a, b);
+  if (s.mode() == NumpyStream::Mode::kLemire32 && simd_allowed() && cpu_has_avx512()) {
+    // The vector loop adds offsets below 2^32 in 64-bit lanes: pieces of at most 2^31
+    // units keep every lane and their reduction exact.
+    constexpr Index kPiece = Index{1} << 31;
+    ChunkSum out;
+    for (Index p = a; p < b; p += std::min(kPiece, b - p)) {
+      const ChunkSum part = sum_numpy_avx512(s, t, p, std::min(b, p + kPiece));
+      out.sum += part.sum;
+      out.missing += part.missing;
+    }
+    return out;
+  }
   return sum_numpy_portable(s, t, a, b);
 }
 

@@ -115,7 +115,7 @@ TALLY_AVX512 ChunkSum lemire32_blocks(const NumpyStream& s, TaskId t, std::uint6
   for (; g < blocks; g += 8) step(g, std::integral_constant<int, 1>{});
   const std::uint64_t units = blocks * 8;
   const std::uint64_t digits = std::uint64_t(_mm512_reduce_add_epi64(acc)) - correction;
-  return {std::int64_t(std::uint64_t(s.range().lo) * (units - rejected_count) + digits), rejected_count};
+  return {i128{s.range().lo} * i128(units - rejected_count) + i128(digits), rejected_count};
 }
 
 }  // namespace
@@ -131,8 +131,7 @@ ChunkSum sum_numpy_avx512(const NumpyStream& s, TaskId t, Index a, Index b) {
   const ChunkSum middle = rare ? lemire32_blocks<true>(s, t, first_block, blocks)
                                : lemire32_blocks<false>(s, t, first_block, blocks);
   const ChunkSum head = sum_numpy_portable(s, t, a, mid_begin), tail = sum_numpy_portable(s, t, mid_end, b);
-  return {std::int64_t(std::uint64_t(middle.sum) + std::uint64_t(head.sum) + std::uint64_t(tail.sum)),
-          middle.missing + head.missing + tail.missing};
+  return {middle.sum + head.sum + tail.sum, middle.missing + head.missing + tail.missing};
 }
 
 }  // namespace tally::core

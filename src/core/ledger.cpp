@@ -5,11 +5,6 @@
 
 namespace tally::core {
 
-namespace {
-// Wrapping adds are exact: Config refuses any run whose sums could leave int64.
-std::int64_t add(std::int64_t a, std::int64_t b) { return std::int64_t(std::uint64_t(a) + std::uint64_t(b)); }
-}  // namespace
-
 Ledger::Ledger(const Config& config)
     : config_(config),
       done_(config.chunk_count(), 0),
@@ -43,11 +38,12 @@ bool Ledger::task_complete(TaskId t) const {
   return true;
 }
 
-std::int64_t Ledger::task_sum(TaskId t) const {
-  std::int64_t out = tails_[t];
+// Sums are 128-bit: at most 2^63 draws of values below 2^63 in magnitude stay below 2^126.
+i128 Ledger::task_sum(TaskId t) const {
+  i128 out = tails_[t];
   const std::uint64_t per = config_.chunks_per_task();
   for (ChunkId id = t * per; id < (t + 1) * per; ++id)
-    if (done_[id]) out = add(out, chunks_[id].sum);
+    if (done_[id]) out += chunks_[id].sum;
   return out;
 }
 
@@ -61,9 +57,9 @@ std::int64_t Ledger::task_count(TaskId t) const {
   return out;
 }
 
-std::int64_t Ledger::total_sum() const {
-  std::int64_t out = 0;
-  for (TaskId t = 0; t < TaskId(config_.tasks); ++t) out = add(out, task_sum(t));
+i128 Ledger::total_sum() const {
+  i128 out = 0;
+  for (TaskId t = 0; t < TaskId(config_.tasks); ++t) out += task_sum(t);
   return out;
 }
 

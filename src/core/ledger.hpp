@@ -28,17 +28,17 @@ class Ledger {
   void record(ChunkId id, ChunkSum sum);
 
   /// The task's tail (numpy stream), 0 until finish_tails() has computed it.
-  [[nodiscard]] std::int64_t tail(TaskId t) const { return tails_[t]; }
+  [[nodiscard]] i128 tail(TaskId t) const { return tails_[t]; }
   [[nodiscard]] bool tail_done(TaskId t) const { return tail_done_[t] != 0; }
   /// Rejected units the task's tail must make up (sum over its done chunks).
   [[nodiscard]] std::uint64_t missing(TaskId t) const;
   [[nodiscard]] bool task_complete(TaskId t) const;
 
   /// Sum of the done chunks of task t plus its tail.
-  [[nodiscard]] std::int64_t task_sum(TaskId t) const;
+  [[nodiscard]] i128 task_sum(TaskId t) const;
   /// Values counted so far for task t.
   [[nodiscard]] std::int64_t task_count(TaskId t) const;
-  [[nodiscard]] std::int64_t total_sum() const;
+  [[nodiscard]] i128 total_sum() const;
   [[nodiscard]] std::int64_t total_count() const;
 
   /// Computes the tails of complete tasks that lack one. Tails are never stored: they
@@ -56,7 +56,7 @@ class Ledger {
   Config config_;
   std::vector<std::uint8_t> done_;
   std::vector<ChunkSum> chunks_;
-  std::vector<std::int64_t> tails_;
+  std::vector<i128> tails_;
   std::vector<std::uint8_t> tail_done_;
   std::uint64_t done_count_ = 0;
 };

@@ -13,8 +13,8 @@ struct SumMoments {
   double mean = 0;
   double stddev = 0;
   /// (observed − mean) / stddev; 0 when the sum is constant.
-  [[nodiscard]] double z_score(std::int64_t observed) const {
-    return stddev > 0 ? (double(observed) - mean) / stddev : 0.0;
+  [[nodiscard]] double z_score(i128 observed) const {
+    return stddev > 0 ? double((static_cast<long double>(observed) - mean) / stddev) : 0.0;
   }
 };
 

@@ -69,9 +69,9 @@ std::int64_t FastStream::value(TaskId t, Index n) const {
 }
 
 ChunkSum FastStream::sum_scalar(TaskId t, Index a, Index b) const {
-  std::uint64_t sum = 0;  // modulo 2^64: exact because Config refuses totals that overflow int64
-  for (Index n = a; n < b; ++n) sum += std::uint64_t(value(t, n));
-  return {std::int64_t(sum), 0};
+  i128 sum = 0;
+  for (Index n = a; n < b; ++n) sum += value(t, n);
+  return {sum, 0};
 }
 
 }  // namespace tally::core

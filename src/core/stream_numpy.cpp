@@ -26,27 +26,28 @@ std::uint64_t NumpyStream::unit(TaskId t, Index u) const {
 }
 
 ChunkSum NumpyStream::sum_scalar(TaskId t, Index a, Index b) const {
-  if (mode_ == Mode::kConstant) return {std::int64_t(std::uint64_t(range_.lo) * (b - a)), 0};
-  std::uint64_t sum = 0;  // modulo 2^64: exact because Config refuses totals that overflow int64
+  if (mode_ == Mode::kConstant) return {i128{range_.lo} * i128(b - a), 0};
+  u128 offsets = 0;  // values are lo + d with 0 ≤ d < span: sum the d exactly, add lo·n once
   std::uint64_t missing = 0;
   for (Index u = a; u < b; ++u) {
     std::uint64_t d = 0;
-    if (accept(unit(t, u), d)) sum += std::uint64_t(range_.lo) + d;
+    if (accept(unit(t, u), d)) offsets += d;
     else ++missing;
   }
-  return {std::int64_t(sum), missing};
+  return {i128{range_.lo} * i128(b - a - missing) + i128(offsets), missing};
 }
 
-std::int64_t NumpyStream::tail(TaskId t, Index n, std::uint64_t missing) const {
-  std::uint64_t sum = 0;
+i128 NumpyStream::tail(TaskId t, Index n, std::uint64_t missing) const {
+  u128 offsets = 0;
+  const std::uint64_t count = missing;
   for (Index u = n; missing > 0; ++u) {
     std::uint64_t d = 0;
     if (accept(unit(t, u), d)) {
-      sum += std::uint64_t(range_.lo) + d;
+      offsets += d;
       --missing;
     }
   }
-  return std::int64_t(sum);
+  return i128{range_.lo} * i128(count) + i128(offsets);
 }
 
 std::vector<std::int64_t> NumpyStream::values(TaskId t, Index n) const {

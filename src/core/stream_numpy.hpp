@@ -54,7 +54,7 @@ class NumpyStream {
   /// Sum of the accepted units in [a, b) of task t and the number rejected (the oracle).
   [[nodiscard]] ChunkSum sum_scalar(TaskId t, Index a, Index b) const;
   /// Sum of the first `missing` accepted units at or after unit n: the task's tail.
-  [[nodiscard]] std::int64_t tail(TaskId t, Index n, std::uint64_t missing) const;
+  [[nodiscard]] i128 tail(TaskId t, Index n, std::uint64_t missing) const;
   /// The first n values of task t, in NumPy's order (for tests and tiny runs).
   [[nodiscard]] std::vector<std::int64_t> values(TaskId t, Index n) const;
 

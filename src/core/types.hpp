@@ -27,10 +27,11 @@ struct IndexRange {
   [[nodiscard]] Index size() const { return end - begin; }
 };
 
-/// Exact result of one chunk: the sum of its values, and (numpy stream only) how many
-/// of its raw units were rejected, i.e. how many values the task's tail must supply.
+/// Exact result of one chunk: the sum of its values (128-bit: a chunk of up to 2^40
+/// draws of 64-bit values can pass 2^63), and (numpy stream only) how many of its raw
+/// units were rejected, i.e. how many values the task's tail must supply.
 struct ChunkSum {
-  std::int64_t sum = 0;
+  i128 sum = 0;
   std::uint64_t missing = 0;
   bool operator==(const ChunkSum&) const = default;
 };

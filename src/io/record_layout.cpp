@@ -10,9 +10,11 @@ namespace tally::io {
 namespace {
 constexpr std::int64_t kMaxRanks = std::int64_t{1} << 24;  // anything larger is a corrupt file
 
-std::vector<std::int64_t> per_task(const core::Ledger& l, std::int64_t (core::Ledger::*f)(core::TaskId) const) {
+// Format 1 stores sums as int64; Config still refuses runs whose sums could leave it.
+template <typename T>
+std::vector<std::int64_t> per_task(const core::Ledger& l, T (core::Ledger::*f)(core::TaskId) const) {
   std::vector<std::int64_t> out(std::size_t(l.config().tasks));
-  for (std::size_t t = 0; t < out.size(); ++t) out[t] = (l.*f)(t);
+  for (std::size_t t = 0; t < out.size(); ++t) out[t] = std::int64_t((l.*f)(t));
   return out;
 }
 }  // namespace
@@ -41,20 +43,20 @@ void write_record(const h5::Id& file, const RunRecord& r, const char* filetype) 
   h5::write_attribute(file, "chunks_done", std::int64_t(l.done_count()));
 
   std::vector<std::int64_t> tails(std::size_t(c.tasks));
-  for (std::size_t t = 0; t < tails.size(); ++t) tails[t] = l.tail(t);
+  for (std::size_t t = 0; t < tails.size(); ++t) tails[t] = std::int64_t(l.tail(t));
   h5::write_dataset(file, "tasks/sum", per_task(l, &core::Ledger::task_sum));
   h5::write_dataset(file, "tasks/count", per_task(l, &core::Ledger::task_count));
   h5::write_dataset(file, "tasks/tail", tails);
 
   std::vector<std::int64_t> sums(l.size()), missing(l.size());
   for (core::ChunkId id = 0; id < l.size(); ++id) {
-    sums[id] = l.chunk(id).sum;
+    sums[id] = std::int64_t(l.chunk(id).sum);
     missing[id] = std::int64_t(l.chunk(id).missing);
   }
   h5::write_dataset(file, "chunks/sum", sums);
   h5::write_dataset(file, "chunks/missing", missing);
   h5::write_dataset(file, "chunks/done", l.done_flags());
-  h5::write_scalar(file, "total/sum", l.total_sum());
+  h5::write_scalar(file, "total/sum", std::int64_t(l.total_sum()));
   h5::write_scalar(file, "total/count", l.total_count());
 
   std::vector<std::int64_t> rank_chunks;

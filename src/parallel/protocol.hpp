@@ -28,13 +28,17 @@ inline Assign decode_assign(const std::vector<std::uint64_t>& w) {
   return {{w[0], w[1]}, NoWork(w[2])};
 }
 
-/// Results of one batch: [first, count, (sum, missing) per chunk, and with a histogram
-/// first_task, cells, counts…]. An empty batch is a plain request.
+/// Words per chunk in a result: the 128-bit sum (low word, high word) and missing.
+inline constexpr std::size_t kWordsPerChunk = 3;
+
+/// Results of one batch: [first, count, (sum low, sum high, missing) per chunk, and with
+/// a histogram first_task, cells, counts…]. An empty batch is a plain request.
 inline std::vector<std::uint64_t> encode(const BatchResult& r) {
   std::vector<std::uint64_t> w{r.batch.first, r.batch.count};
-  w.reserve(2 + 2 * r.sums.size() + (r.histogram.empty() ? 0 : 2 + r.histogram.size()));
+  w.reserve(2 + kWordsPerChunk * r.sums.size() + (r.histogram.empty() ? 0 : 2 + r.histogram.size()));
   for (const auto& s : r.sums) {
-    w.push_back(std::uint64_t(s.sum));
+    w.push_back(std::uint64_t(core::u128(s.sum)));
+    w.push_back(std::uint64_t(core::u128(s.sum) >> 64));
     w.push_back(s.missing);
   }
   if (!r.histogram.empty()) {
@@ -47,13 +51,13 @@ inline std::vector<std::uint64_t> encode(const BatchResult& r) {
 
 /// Decodes a result message; false when it is malformed.
 inline bool decode(const std::vector<std::uint64_t>& w, BatchResult& r) {
-  if (w.size() < 2 || w[1] > (w.size() - 2) / 2) return false;
+  if (w.size() < 2 || w[1] > (w.size() - 2) / kWordsPerChunk) return false;
   r.batch = {w[0], w[1]};
   std::size_t at = 2;
   r.sums.resize(r.batch.count);
   for (auto& s : r.sums) {
-    s = {std::int64_t(w[at]), w[at + 1]};
-    at += 2;
+    s = {core::i128((core::u128(w[at + 1]) << 64) | w[at]), w[at + 2]};
+    at += kWordsPerChunk;
   }
   r.histogram.clear();
   if (at == w.size()) return true;

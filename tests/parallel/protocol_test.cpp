@@ -10,7 +10,10 @@ namespace {
 TEST(Protocol, ResultsRoundTrip) {
   BatchResult r;
   r.batch = {40, 3};
-  r.sums = {{-5, 0}, {1LL << 62, 7}, {0, 1}};
+  // 128-bit sums: negative, beyond 2^64 and near the bounds a chunk can reach.
+  const core::i128 big = core::i128{1} << 100;
+  r.sums = {{-5, 0}, {1LL << 62, 7}, {0, 1}, {big + 12345, 2}, {-big - 1, 0}};
+  r.batch = {40, r.sums.size()};
   BatchResult back;
   ASSERT_TRUE(protocol::decode(protocol::encode(r), back));
   EXPECT_EQ(back.batch.first, 40u);
