@@ -36,7 +36,7 @@ struct RunArgs {
   double checkpoint_every = 60;
   std::string resume = "auto";
   double max_seconds = 0;
-  double peer_timeout = 300;
+  double peer_timeout = 10;
   std::string file_locking = "best-effort";
   bool histogram = false;
 };
@@ -115,15 +115,24 @@ int run_command(const RunArgs& a, int& argc, char**& argv) {
     out = parallel::run_mpi(s, session);
   } catch (const Error& e) {
     // Errors of the shared start-up verdict reach every rank alike: rank 0 reports.
-    if (e.code() == ExitCode::kUsage || e.code() == ExitCode::kCheckpoint) throw;
+    if (e.code() == ExitCode::kUsage || e.code() == ExitCode::kCheckpoint) {
+      session.finalize(int(e.code()), s.finalize_bound());
+      throw;
+    }
+    // Anything later: this rank reports and leaves without waiting on its peers (one of
+    // them may be dead or stopped); under a launcher that ends the job, the next start resumes.
     fmt::print(stderr, "tally: error (rank {}): {}\n", session.rank(), e.what());
-    MPI_Abort(session.comm(), int(e.code()));
+    session.skip_finalize();
+    return int(e.code());
   } catch (const std::exception& e) {
     fmt::print(stderr, "tally: error (rank {}): {}\n", session.rank(), e.what());
-    MPI_Abort(session.comm(), int(ExitCode::kFailure));
+    session.skip_finalize();
+    return int(ExitCode::kFailure);
   }
-  if (session.rank() != 0) return int(out.code);
-  return report(a, s, out);
+  const int code = session.rank() == 0 ? report(a, s, out) : int(out.code);
+  if (out.skip_finalize) session.skip_finalize();
+  else session.finalize(code, s.finalize_bound());
+  return code;
 }
 
 }  // namespace

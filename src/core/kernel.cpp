@@ -1,5 +1,7 @@
 #include "core/kernel.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <vector>
 
@@ -22,6 +24,7 @@ struct Piece {
 };
 
 constexpr Index kMinPiece = Index{1} << 16;  // below this, thread overhead outweighs the work
+constexpr Index kMaxPiece = Index{1} << 24;  // a few ms on any path: ticks stay frequent
 }  // namespace
 
 Kernel::Kernel(const Config& config) : config_(config), stream_(make_stream(config)) {}
@@ -50,11 +53,12 @@ void Kernel::count_tail(TaskId t, std::uint64_t missing, std::span<std::int64_t>
   add_tail_counts(std::get<NumpyStream>(stream_), t, Index(config_.samples), missing, counts);
 }
 
-void Kernel::sum_chunks(std::span<const ChunkId> ids, std::span<ChunkSum> out, int threads) const {
+void Kernel::sum_chunks(std::span<const ChunkId> ids, std::span<ChunkSum> out, int threads,
+                        const std::function<void()>& tick) const {
   Index total = 0;
   for (ChunkId id : ids) total += config_.indices_of(id).size();
   // About eight pieces per thread balances uneven chunks without fine-grain overhead.
-  const Index piece = std::max(kMinPiece, total / (Index(std::max(threads, 1)) * 8) + 1);
+  const Index piece = std::max(kMinPiece, std::min(kMaxPiece, total / (Index(std::max(threads, 1)) * 8) + 1));
   std::vector<Piece> pieces;
   for (std::size_t slot = 0; slot < ids.size(); ++slot) {
     const IndexRange r = config_.indices_of(ids[slot]);
@@ -64,7 +68,10 @@ void Kernel::sum_chunks(std::span<const ChunkId> ids, std::span<ChunkSum> out, i
   std::vector<ChunkSum> partial(pieces.size());
   const auto n = static_cast<std::int64_t>(pieces.size());
 #pragma omp parallel for schedule(dynamic, 1) num_threads(std::max(threads, 1)) if (n > 1 && threads > 1)
-  for (std::int64_t i = 0; i < n; ++i) partial[std::size_t(i)] = sum(pieces[std::size_t(i)].task, pieces[std::size_t(i)].range);
+  for (std::int64_t i = 0; i < n; ++i) {
+    partial[std::size_t(i)] = sum(pieces[std::size_t(i)].task, pieces[std::size_t(i)].range);
+    if (tick && omp_get_thread_num() == 0) tick();
+  }
 
   std::fill(out.begin(), out.end(), ChunkSum{});
   for (std::size_t i = 0; i < pieces.size(); ++i) {

@@ -3,6 +3,7 @@
 // counts, the total and the verification numbers are derived from the ledger when
 // written, never kept twice.
 #include <cstdint>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,6 +16,25 @@ struct RankTiming {
   std::int64_t chunks = 0;          ///< chunks this rank computed in this start
   double busy_seconds = 0;          ///< time spent in the kernel
   double numbers_per_second = 0;    ///< draws per busy second
+};
+
+/// One start of a run (the first, or a resume): the restart history.
+struct StartRecord {
+  std::string start_utc, end_utc;  ///< ISO-8601, "YYYY-MM-DDTHH:MM:SSZ"
+  std::int64_t ranks = 1, threads = 1;
+  std::string hosts;               ///< distinct host names in rank order, comma-separated
+  std::string slurm_job_id, slurm_array_job_id, slurm_array_task_id, slurm_step_id;
+  std::int64_t exit_code = -1;     ///< 0 complete, 85 stopped, 1 failed, -1 still running
+  std::string command_line, user;
+};
+
+/// A worker declared lost in-job; its outstanding chunks went to the living ranks.
+struct LostRank {
+  std::int64_t start = 0, rank = 0;  ///< start: index into RunRecord::starts
+  std::string host;
+  double seconds = 0;                ///< since that start
+  std::int64_t chunks_reassigned = 0;
+  std::string reason;                ///< e.g. "silent for 12.0 s", "MPI error: …"
 };
 
 struct RunRecord {
@@ -30,6 +50,10 @@ struct RunRecord {
   std::vector<RankTiming> rank_timing; ///< one per rank of this start
   /// Per-task value counts (tasks × span), empty unless the run was asked for them.
   std::vector<std::int64_t> histogram;
+  std::vector<std::string> rank_hosts;  ///< one per rank of this start
+  std::vector<StartRecord> starts;      ///< whole history, the current start last
+  std::vector<LostRank> lost;
+  std::map<std::string, std::string> provenance;
 };
 
 }  // namespace tally::io
