@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "app/commands.hpp"
+#include "app/provenance.hpp"
 #include "app/report.hpp"
 #include "core/error.hpp"
 #include "core/histogram.hpp"
@@ -105,11 +106,16 @@ int report(const RunArgs& a, const parallel::RunSettings& s, const parallel::Run
 }
 
 int run_command(const RunArgs& a, int& argc, char**& argv) {
-  const parallel::RunSettings s = settings_from(a);  // bad input: exit 2 before MPI starts
+  parallel::RunSettings s = settings_from(a);  // bad input: exit 2 before MPI starts
+  s.start_template = start_template(argc, argv);
   parallel::install_stop_handlers();
-  if (!a.force_mpi && !parallel::under_mpi_launcher()) return report(a, s, parallel::run_local(s));
+  if (!a.force_mpi && !parallel::under_mpi_launcher()) {
+    s.provenance = collect_provenance("none (threads only)");
+    return report(a, s, parallel::run_local(s));
+  }
 
   parallel::mpi::Session session(argc, argv);
+  s.provenance = collect_provenance(parallel::mpi::library_version());
   parallel::RunOutcome out;
   try {
     out = parallel::run_mpi(s, session);

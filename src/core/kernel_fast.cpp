@@ -20,6 +20,8 @@ bool simd_allowed() {
   return allowed;
 }
 
+const char* kernel_path_name() { return simd_allowed() && cpu_has_avx512() ? "avx512" : "portable"; }
+
 ChunkSum sum_fast_portable(const FastStream& s, TaskId t, Index a, Index b) {
   if (s.mode() == FastStream::Mode::kConstant) return {i128{s.range().lo} * i128(b - a), 0};
   if (s.mode() == FastStream::Mode::kWide) return s.sum_scalar(t, a, b);

@@ -17,5 +17,7 @@ namespace tally::core {
 [[nodiscard]] bool cpu_has_avx512();
 /// False when TALLY_KERNEL=portable is set: lets tests and benchmarks pin a path.
 [[nodiscard]] bool simd_allowed();
+/// The kernel path this process uses: "avx512" or "portable" (recorded in files).
+[[nodiscard]] const char* kernel_path_name();
 
 }  // namespace tally::core

@@ -41,6 +41,7 @@ struct RunRecord {
   explicit RunRecord(core::Ledger l) : ledger(std::move(l)) {}
 
   core::Ledger ledger;                 ///< holds the Config too
+  std::int64_t format_version = 2;     ///< of the file it was read from (written: always the newest)
   std::string status = "partial";      ///< "complete" or "partial"
   int ranks = 1;
   int threads = 1;

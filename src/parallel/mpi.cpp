@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -53,6 +54,16 @@ void Session::finalize(int code, double bound) {
   }
   done_cv.notify_one();
   watchdog.join();
+}
+
+std::string library_version() {
+  char text[MPI_MAX_LIBRARY_VERSION_STRING] = {};
+  int length = 0;
+  if (MPI_Get_library_version(text, &length) != MPI_SUCCESS) return "unknown";
+  std::string out(text, std::size_t(std::max(length, 0)));
+  out = out.substr(0, out.find('\n'));
+  while (!out.empty() && (out.back() == ' ' || out.back() == '\0')) out.pop_back();
+  return out;
 }
 
 std::string error_text(int code) {

@@ -34,6 +34,9 @@ class Session {
   bool finalized_ = false;
 };
 
+/// The first line of MPI_Get_library_version, e.g. "Open MPI v4.1.4, …".
+[[nodiscard]] std::string library_version();
+
 /// One line describing an MPI error code.
 [[nodiscard]] std::string error_text(int code);
 

@@ -156,9 +156,23 @@ class NumpyStream:
         return sum(int(v) for v in g.integers(self.lo, self.hi, size=n, endpoint=True, dtype=np.int64))
 
 
-def wrap64(x):
-    x &= M64
-    return x - (1 << 64) if x >> 63 else x
+def config_problem(tasks, samples, lo, hi, chunk, seed):
+    """The first reason tally would refuse this configuration (src/core/config.cpp), or None."""
+    if tasks < 1:
+        return f"tasks must be at least 1, not {tasks}"
+    if samples < 1:
+        return f"samples must be at least 1, not {samples}"
+    if not -(1 << 63) <= lo <= hi < 1 << 63:
+        return f"range {lo}:{hi} is empty or not in int64"
+    if not 1 <= chunk <= 1 << 40:
+        return f"chunk must be between 1 and 2^40, not {chunk}"
+    if not 0 <= seed < 1 << 128:
+        return "seed must be a non-negative integer below 2^128"
+    if tasks * samples >= 1 << 63:
+        return f"tasks x samples = {tasks * samples} exceeds 2^63 - 1 draws"
+    if tasks * -(-samples // chunk) > 1 << 28:
+        return f"chunk {chunk} gives more than the 2^28 chunks the ledger allows"
+    return None
 
 
 def main(argv):
@@ -185,15 +199,16 @@ def main(argv):
     if not match:
         p.error(f"--range must be LO:HI, not {args.range!r}")
     lo, hi = int(match[1]), int(match[2])
-    if lo > hi or args.tasks < 1 or args.samples < 1 or args.chunk < 1 or not 0 <= seed < 1 << 128:
-        p.error("invalid configuration")
+    problem = config_problem(args.tasks, args.samples, lo, hi, args.chunk, seed)
+    if problem:
+        p.error(problem)
     stream = (FastStream if args.stream == "fast" else NumpyStream)(seed, lo, hi)
     chunk_sums, chunk_missing, task_sums = [], [], []
     for t in range(args.tasks):
         total = missing = 0
         for a in range(0, args.samples, args.chunk):
             s, m = stream.chunk(t, a, min(a + args.chunk, args.samples))
-            chunk_sums.append(wrap64(s))
+            chunk_sums.append(s)
             chunk_missing.append(m)
             total, missing = total + s, missing + m
         total += stream.tail(t, args.samples, missing)

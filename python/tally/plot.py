@@ -1,6 +1,6 @@
-"""Report and plots for tally results files and checkpoints.
+"""Report and plots for tally results files and checkpoints (tally.plot).
 
-    scripts/analyze FILE... [--out DIR] [--json]
+    scripts/analyze FILE... [--out DIR] [--json]      or   python3 -m tally.plot FILE...
 
 Per file: task sums against the expected value with a ±3σ band, z-scores, the
 chunk-sum distribution against the normal it should follow, per-rank throughput and
@@ -10,33 +10,31 @@ import argparse
 import json
 import math
 import os
+import subprocess
 import sys
 
-import h5py
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-
-def text(value):
-    return value.decode() if isinstance(value, bytes) else str(value)
+from .results import FormatError, Results  # noqa: E402
+from .stats import z_score  # noqa: E402
 
 
 def load(path):
-    with h5py.File(path, "r") as f:
-        a = f.attrs
-        if text(a.get("filetype", "")) not in ("tally-results", "tally-checkpoint"):
-            raise ValueError(f"{path} is not a tally file")
-        d = {k: (text(v) if isinstance(v, (bytes, str)) else v.item() if hasattr(v, "item") else v)
-             for k, v in a.items()}
-        for name in ("tasks/sum", "tasks/count", "tasks/tail", "chunks/sum", "chunks/missing", "chunks/done",
-                     "ranks/chunks", "ranks/busy_seconds", "ranks/numbers_per_second"):
-            d[name] = f[name][()]
-        d["total"] = int(f["total/sum"][()])
-        d["count"] = int(f["total/count"][()])
-        d["histogram"] = f["histogram/counts"][()] if "histogram" in f else None
+    r = Results(path)
+    c = r.config
+    d = {"filetype": r.filetype, "status": r.status, "stream": c["stream"], "seed": str(c["seed"]),
+         "tasks": c["tasks"], "samples": c["samples"], "lo": c["lo"], "hi": c["hi"], "chunk": c["chunk"],
+         "ranks": r.ranks, "threads": r.threads, "wall_seconds": r.wall_seconds,
+         "elapsed_seconds": r.elapsed_seconds, "restarts": r.restarts,
+         "tasks/sum": r.task_sums, "tasks/count": np.array(r.task_counts, dtype=np.int64),
+         "chunks/sum": r.chunks["sum"], "chunks/missing": r.chunks["missing"], "chunks/done": r.chunks["done"],
+         "ranks/chunks": r.rank_timing["chunks"], "ranks/busy_seconds": r.rank_timing["busy_seconds"],
+         "ranks/numbers_per_second": r.rank_timing["numbers_per_second"],
+         "total": r.total, "count": r.count, "histogram": r.histogram, "results": r}
     return d
 
 
@@ -49,9 +47,9 @@ def analyse(path, out_dir):
     d = load(path)
     lo, hi, samples, chunk = int(d["lo"]), int(d["hi"]), int(d["samples"]), int(d["chunk"])
     counts = d["tasks/count"].astype(np.int64)
-    sums = d["tasks/sum"].astype(object)
+    sums = d["tasks/sum"]
     expected = [moments(lo, hi, int(n)) for n in counts]
-    z = [(int(s) - m) / sd if sd > 0 else 0.0 for s, (m, sd) in zip(sums, expected)]
+    z = d["results"].z_scores()
     total_mean, total_sd = moments(lo, hi, d["count"])
     done = d["chunks/done"].astype(bool)
     report = {
@@ -61,7 +59,8 @@ def analyse(path, out_dir):
         "chunks_done": int(done.sum()), "chunks": int(done.size), "progress": float(done.mean()) if done.size else 1.0,
         "task_sums": [int(s) for s in sums], "task_counts": [int(c) for c in counts], "total": d["total"],
         "count": d["count"], "expected_total": total_mean, "stddev_total": total_sd,
-        "z_score": (d["total"] - total_mean) / total_sd if total_sd > 0 else 0.0,
+        "z_score": z_score(d["total"], d["count"], lo, hi), "hosts": d["results"].hosts,
+        "starts": d["results"].starts, "lost": d["results"].lost, "provenance": d["results"].provenance,
         "task_z_scores": z, "wall_seconds": float(d["wall_seconds"]), "elapsed_seconds": float(d["elapsed_seconds"]),
         "restarts": int(d["restarts"]),
         "rank_numbers_per_second": [float(x) for x in d["ranks/numbers_per_second"]],
@@ -88,7 +87,7 @@ def analyse(path, out_dir):
     full = np.zeros(done.size, dtype=bool)
     per_task = int(math.ceil(samples / chunk))
     full[:] = [(i % per_task + 1) * chunk <= samples for i in range(done.size)]
-    chunk_sums = d["chunks/sum"][done & full & (d["chunks/missing"] == 0)].astype(float)
+    chunk_sums = np.array([float(v) for v in d["chunks/sum"][done & full & (d["chunks/missing"] == 0)]])
     if chunk_sums.size > 1:
         m, sd = moments(lo, hi, chunk)
         fig, ax = plt.subplots(figsize=(6, 4))
@@ -134,6 +133,21 @@ def compare(reports, out_dir):
     return path
 
 
+def check_in_child(path):
+    """Validates `path` in a child process: a damaged file can crash the HDF5 library
+    itself, and that must end in one line, not a core dump. None when it is valid."""
+    code = "import sys, tally\ntry:\n    tally.Results(sys.argv[1])\nexcept tally.FormatError as e:\n" \
+           "    print(e); sys.exit(2)\n"
+    pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=pkg + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    p = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True, env=env)
+    if p.returncode == 0:
+        return None
+    if p.returncode == 2 and p.stdout.strip():
+        return p.stdout.strip().splitlines()[-1]
+    return f"{path}: cannot be read (the HDF5 library failed on it, exit {p.returncode}: a damaged file)"
+
+
 def main(argv):
     p = argparse.ArgumentParser(prog="scripts/analyze", description=__doc__.splitlines()[0])
     p.add_argument("files", nargs="+")
@@ -143,6 +157,10 @@ def main(argv):
     os.makedirs(args.out, exist_ok=True)
     reports = []
     for path in args.files:
+        problem = check_in_child(path)
+        if problem:
+            print(f"analyze: error: {problem}", file=sys.stderr)
+            return 2
         try:
             reports.append(analyse(path, args.out))
         except (OSError, ValueError, KeyError) as e:
