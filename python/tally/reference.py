@@ -156,6 +156,30 @@ class NumpyStream:
         return sum(int(v) for v in g.integers(self.lo, self.hi, size=n, endpoint=True, dtype=np.int64))
 
 
+def run(tasks, samples, lo, hi, seed=0, stream="fast", chunk=1 << 20):
+    """Everything `tally run` computes, from docs/streams.md alone: {"task_sums", "total",
+    "chunk_sums", "chunk_missing"} as exact Python ints. Raises ValueError for a
+    configuration tally refuses. Meant for small runs (pure NumPy)."""
+    problem = config_problem(tasks, samples, lo, hi, chunk, seed)
+    if problem:
+        raise ValueError(problem)
+    source = (FastStream if stream == "fast" else NumpyStream)(seed, lo, hi)
+    chunk_sums, chunk_missing, task_sums = [], [], []
+    for t in range(tasks):
+        total = missing = 0
+        for a in range(0, samples, chunk):
+            s, m = source.chunk(t, a, min(a + chunk, samples))
+            chunk_sums.append(s)
+            chunk_missing.append(m)
+            total, missing = total + s, missing + m
+        total += source.tail(t, samples, missing)
+        if stream == "numpy":  # the document's chunk + tail rule against NumPy's own sum
+            assert total == source.task_sum(t, samples), "chunks + tail disagree with NumPy"
+        task_sums.append(total)
+    return {"task_sums": task_sums, "total": sum(task_sums), "chunk_sums": chunk_sums,
+            "chunk_missing": chunk_missing}
+
+
 def config_problem(tasks, samples, lo, hi, chunk, seed):
     """The first reason tally would refuse this configuration (src/core/config.cpp), or None."""
     if tasks < 1:
@@ -192,8 +216,8 @@ def main(argv):
             break
     args = p.parse_args(argv)
     match = re.fullmatch(r"(-?\d+):(-?\d+)", args.range)
-    try:
-        seed = int(args.seed, 0)
+    try:  # as tally: decimal, or hexadecimal with 0x
+        seed = int(args.seed[2:], 16) if args.seed[:2].lower() == "0x" else int(args.seed, 10)
     except ValueError:
         seed = -1
     if not match:
@@ -202,22 +226,10 @@ def main(argv):
     problem = config_problem(args.tasks, args.samples, lo, hi, args.chunk, seed)
     if problem:
         p.error(problem)
-    stream = (FastStream if args.stream == "fast" else NumpyStream)(seed, lo, hi)
-    chunk_sums, chunk_missing, task_sums = [], [], []
-    for t in range(args.tasks):
-        total = missing = 0
-        for a in range(0, args.samples, args.chunk):
-            s, m = stream.chunk(t, a, min(a + args.chunk, args.samples))
-            chunk_sums.append(s)
-            chunk_missing.append(m)
-            total, missing = total + s, missing + m
-        total += stream.tail(t, args.samples, missing)
-        if args.stream == "numpy":  # the document's chunk + tail rule against NumPy's own sum
-            assert total == stream.task_sum(t, args.samples), "chunks + tail disagree with NumPy"
-        task_sums.append(total)
+    result = run(args.tasks, args.samples, lo, hi, seed, args.stream, args.chunk)
+    task_sums = result["task_sums"]
     if args.json:
-        print(json.dumps({"task_sums": task_sums, "total": sum(task_sums), "chunk_sums": chunk_sums,
-                          "chunk_missing": chunk_missing}))
+        print(json.dumps(result))
     else:
         for t, s in enumerate(task_sums):
             print(f"task {t}: {s}")
