@@ -1,24 +1,10 @@
 #include "core/kernel_fast.hpp"
 
 #include <algorithm>
-#include <cstdlib>
-#include <cstring>
+
+#include "core/cpu.hpp"
 
 namespace tally::core {
-
-bool cpu_has_avx512() {
-  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-                          __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
-  return has;
-}
-
-bool simd_allowed() {
-  static const bool allowed = [] {
-    const char* choice = std::getenv("TALLY_KERNEL");
-    return choice == nullptr || std::strcmp(choice, "portable") != 0;
-  }();
-  return allowed;
-}
 
 ChunkSum sum_fast_portable(const FastStream& s, TaskId t, Index a, Index b) {
   if (s.mode() == FastStream::Mode::kConstant) return {i128{s.range().lo} * i128(b - a), 0};
@@ -40,7 +26,7 @@ ChunkSum sum_fast_portable(const FastStream& s, TaskId t, Index a, Index b) {
 }
 
 ChunkSum sum_fast(const FastStream& s, TaskId t, Index a, Index b) {
-  if (s.mode() == FastStream::Mode::kPacked && simd_allowed() && cpu_has_avx512()) return sum_fast_avx512(s, t, a, b);
+  if (s.mode() == FastStream::Mode::kPacked && use_avx512()) return sum_fast_avx512(s, t, a, b);
   return sum_fast_portable(s, t, a, b);
 }
 

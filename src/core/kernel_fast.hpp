@@ -1,6 +1,7 @@
 #pragma once
 // Fast-stream sums over [a, b) of one task on one thread: a readable word-at-a-time
 // path and an AVX-512 path chosen at run time, both equal to FastStream::sum_scalar.
+#include "core/cpu.hpp"
 #include "core/stream_fast.hpp"
 
 namespace tally::core {
@@ -12,10 +13,5 @@ namespace tally::core {
 /// AVX-512 path for packed mode (other modes and ragged edges use the portable path).
 /// Only call when cpu_has_avx512() is true.
 [[nodiscard]] ChunkSum sum_fast_avx512(const FastStream& s, TaskId t, Index a, Index b);
-
-/// True when this CPU runs the AVX-512 kernels (avx512f, dq, bw, vl).
-[[nodiscard]] bool cpu_has_avx512();
-/// False when TALLY_KERNEL=portable is set: lets tests and benchmarks pin a path.
-[[nodiscard]] bool simd_allowed();
 
 }  // namespace tally::core

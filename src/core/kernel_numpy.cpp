@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "core/kernel_fast.hpp"
+#include "core/cpu.hpp"
 
 namespace tally::core {
 
@@ -26,7 +26,7 @@ ChunkSum sum_numpy_portable(const NumpyStream& s, TaskId t, Index a, Index b) {
 }
 
 ChunkSum sum_numpy(const NumpyStream& s, TaskId t, Index a, Index b) {
-  if (s.mode() == NumpyStream::Mode::kLemire32 && simd_allowed() && cpu_has_avx512()) {
+  if (s.mode() == NumpyStream::Mode::kLemire32 && use_avx512()) {
     // The vector loop adds offsets below 2^32 in 64-bit lanes: pieces of at most 2^31
     // units keep every lane and their reduction exact.
     constexpr Index kPiece = Index{1} << 31;

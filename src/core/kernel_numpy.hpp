@@ -2,6 +2,7 @@
 // Numpy-stream sums over raw units [a, b) of one task on one thread: a block-at-a-time
 // portable path and an AVX-512 path chosen at run time, both equal to
 // NumpyStream::sum_scalar.
+#include "core/cpu.hpp"
 #include "core/stream_numpy.hpp"
 
 namespace tally::core {

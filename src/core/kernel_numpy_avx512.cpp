@@ -6,7 +6,6 @@
 
 #include <type_traits>
 
-#include "core/kernel_fast.hpp"
 #include "core/kernel_numpy.hpp"
 
 namespace tally::core {

@@ -50,18 +50,4 @@ i128 NumpyStream::tail(TaskId t, Index n, std::uint64_t missing) const {
   return i128{range_.lo} * i128(count) + i128(offsets);
 }
 
-std::vector<std::int64_t> NumpyStream::values(TaskId t, Index n) const {
-  std::vector<std::int64_t> out;
-  out.reserve(n);
-  if (mode_ == Mode::kConstant) {
-    out.assign(n, range_.lo);
-    return out;
-  }
-  for (Index u = 0; out.size() < n; ++u) {
-    std::uint64_t d = 0;
-    if (accept(unit(t, u), d)) out.push_back(std::int64_t(std::uint64_t(range_.lo) + d));
-  }
-  return out;
-}
-
 }  // namespace tally::core

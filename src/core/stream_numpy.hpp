@@ -3,7 +3,6 @@
 // Generator(Philox(key=seed).jumped(task)).integers(lo, hi, n, endpoint=True).
 // Chunks are ranges of raw units; a task's rejected units are made up by its tail.
 #include <cstdint>
-#include <vector>
 
 #include "core/philox.hpp"
 #include "core/types.hpp"
@@ -55,8 +54,6 @@ class NumpyStream {
   [[nodiscard]] ChunkSum sum_scalar(TaskId t, Index a, Index b) const;
   /// Sum of the first `missing` accepted units at or after unit n: the task's tail.
   [[nodiscard]] i128 tail(TaskId t, Index n, std::uint64_t missing) const;
-  /// The first n values of task t, in NumPy's order (for tests and tiny runs).
-  [[nodiscard]] std::vector<std::int64_t> values(TaskId t, Index n) const;
 
  private:
   Range range_;
