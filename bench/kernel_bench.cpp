@@ -1,7 +1,12 @@
 // Google Benchmark of the kernels on one thread and of Kernel::sum_chunks on 1 and 2
-// threads, range [1, 100]. Same-run ratios to the ceiling and to NumPy come from
-// scripts/bench-kernels, which runs this next to them.
+// threads, range [1, 100], and the span table: both streams' dispatched kernels
+// (Kernel::sum, what a run executes) over spans from 2 to the full int64 range.
+// Same-run ratios to the ceiling and to NumPy come from scripts/bench-kernels, which
+// runs this next to them.
 #include <benchmark/benchmark.h>
+
+#include <climits>
+#include <string>
 
 #include "core/kernel.hpp"
 #include "core/kernel_fast.hpp"
@@ -48,6 +53,44 @@ void threads(benchmark::State& state, StreamKind stream) {
   const double draws = double(c.total_samples());
   state.counters["ns_per_number"] = benchmark::Counter(draws * 1e-9, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
+
+/// The spans of the table in docs/performance.md, as ranges [0, s − 1] (full int64 for 2^64).
+struct SpanCase {
+  const char* label;
+  std::int64_t lo, hi;
+};
+constexpr SpanCase kSpans[] = {{"2", 0, 1},
+                               {"100", 1, 100},
+                               {"1000", 0, 999},
+                               {"2^16", 0, (1LL << 16) - 1},
+                               {"2^20", 0, (1LL << 20) - 1},
+                               {"2^20+1", 0, 1LL << 20},
+                               {"2^32", 0, (1LL << 32) - 1},
+                               {"2^40", 0, (1LL << 40) - 1},
+                               {"2^63", 0, LLONG_MAX},
+                               {"2^64", LLONG_MIN, LLONG_MAX}};
+
+/// ns per number of Kernel::sum over `draws` values (raw units for numpy) of task 0.
+void span(benchmark::State& state, StreamKind stream, SpanCase span_case, Index draws) {
+  Config c;
+  c.stream = stream;
+  c.tasks = 1;
+  c.samples = std::int64_t(draws);
+  c.chunk = std::int64_t(draws);
+  c.range = {span_case.lo, span_case.hi};
+  const Kernel kernel(c);
+  for (auto _ : state) benchmark::DoNotOptimize(kernel.sum(0, {0, draws}));
+  state.counters["ns_per_number"] = benchmark::Counter(double(draws) * 1e-9, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+
+void register_spans() {
+  for (const auto& sc : kSpans) {
+    benchmark::RegisterBenchmark((std::string("span/fast/") + sc.label).c_str(), span, StreamKind::kFast, sc, Index{1} << 24)
+        ->Unit(benchmark::kMillisecond)->UseRealTime();
+    benchmark::RegisterBenchmark((std::string("span/numpy/") + sc.label).c_str(), span, StreamKind::kNumpy, sc, Index{1} << 23)
+        ->Unit(benchmark::kMillisecond)->UseRealTime();
+  }
+}
 }  // namespace
 
 BENCHMARK(fast_avx512)->Unit(benchmark::kMillisecond)->UseRealTime();
@@ -56,4 +99,12 @@ BENCHMARK(numpy_avx512)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(numpy_portable)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(threads, fast, StreamKind::kFast)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(threads, numpy, StreamKind::kNumpy)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_MAIN();
+
+int main(int argc, char** argv) {
+  register_spans();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -8,7 +8,20 @@ namespace tally::core {
 
 ChunkSum sum_fast_portable(const FastStream& s, TaskId t, Index a, Index b) {
   if (s.mode() == FastStream::Mode::kConstant) return {i128{s.range().lo} * i128(b - a), 0};
-  if (s.mode() == FastStream::Mode::kWide) return s.sum_scalar(t, a, b);
+  if (s.mode() == FastStream::Mode::kWide) {
+    u128 offsets = 0;  // d < 2^64 each: exact for any length
+    Philox4x32Ctr words{};
+    std::uint64_t have_block = ~std::uint64_t{0};
+    for (Index n = a; n < b; ++n) {
+      if (n / 2 != have_block) {
+        have_block = n / 2;
+        words = s.block(t, have_block);
+      }
+      const unsigned pair = unsigned(n % 2) * 2;
+      offsets += s.wide_offset(t, n, words[pair] | (std::uint64_t{words[pair + 1]} << 32));
+    }
+    return {i128{s.range().lo} * i128(b - a) + i128(offsets), 0};
+  }
   const unsigned k = s.digits();
   std::uint64_t digits = 0;
   Philox4x32Ctr words{};
@@ -26,7 +39,7 @@ ChunkSum sum_fast_portable(const FastStream& s, TaskId t, Index a, Index b) {
 }
 
 ChunkSum sum_fast(const FastStream& s, TaskId t, Index a, Index b) {
-  if (s.mode() == FastStream::Mode::kPacked && use_avx512()) return sum_fast_avx512(s, t, a, b);
+  if (s.mode() != FastStream::Mode::kConstant && use_avx512()) return sum_fast_avx512(s, t, a, b);
   return sum_fast_portable(s, t, a, b);
 }
 

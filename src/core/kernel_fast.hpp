@@ -10,7 +10,7 @@ namespace tally::core {
 [[nodiscard]] ChunkSum sum_fast(const FastStream& s, TaskId t, Index a, Index b);
 /// Portable path: one Philox block at a time, no intrinsics.
 [[nodiscard]] ChunkSum sum_fast_portable(const FastStream& s, TaskId t, Index a, Index b);
-/// AVX-512 path for packed mode (other modes and ragged edges use the portable path).
+/// AVX-512 path for packed and wide mode (ragged edges use the portable path).
 /// Only call when cpu_has_avx512() is true.
 [[nodiscard]] ChunkSum sum_fast_avx512(const FastStream& s, TaskId t, Index a, Index b);
 

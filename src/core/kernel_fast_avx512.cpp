@@ -1,11 +1,15 @@
-// AVX-512 path of the fast stream, packed mode: eight Philox4x32-10 blocks per
-// iteration, 32-bit words held in 64-bit lanes (vpmuludq reads the low halves, so
-// high-half garbage is harmless), base-s digit sums by multiply-shift division,
-// accumulation in registers. Rejected words (p ≤ 2^-12) are summed like the others and
-// corrected out of line by their (task, word) address, so the sum never depends on the
-// split.
+// AVX-512 paths of the fast stream: eight Philox4x32-10 blocks per iteration, 32-bit
+// words held in 64-bit lanes (vpmuludq reads the low halves, so high-half garbage is
+// harmless), accumulation in registers.
+// - Packed mode: base-s digit sums by multiply-shift division. Rejected words
+//   (p ≤ 2^-12) are summed like the others and corrected out of line by their
+//   (task, word) address, so the sum never depends on the split.
+// - Wide mode: two words make one 64-bit x per value, x·s as a 128-bit product from
+//   vpmuludq partial products; rejected values (rare for most spans) are retried out of
+//   line by their (task, value) address, exactly as FastStream::wide_offset does.
 #include "core/avx512.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include "core/kernel_fast.hpp"
@@ -103,9 +107,164 @@ PackedBlocks pick(unsigned k, std::integer_sequence<unsigned, Ks...>) {
   return chosen;
 }
 
+/// How a wide-mode kernel treats rejections: none possible (s a power of two or 2^64),
+/// rare (added like the others, then corrected out of line) or frequent (masked).
+enum class Rejects { kNone, kRare, kMasked };
+/// Spans below 2^32 need two partial products, larger ones four; 2^64 none.
+enum class WideSpan { kSmall, kBig, kFull };
+
+/// Philox4x32-10 of counters (ctr mod 2^32, ctr >> 32, t mod 2^32, t >> 32) for the 8
+/// lanes of ctr, key schedule k0/k1 (32-bit values in 64-bit lanes).
+struct Philox8 {
+  __m512i k0[10], k1[10], m0, m1, task_lo, task_hi;
+  TALLY_AVX512 Philox8(const Philox4x32Key& key, TaskId t) {
+    for (unsigned r = 0; r < 10; ++r) {
+      k0[r] = _mm512_set1_epi64(std::uint32_t(key[0] + r * kPhilox32W0));
+      k1[r] = _mm512_set1_epi64(std::uint32_t(key[1] + r * kPhilox32W1));
+    }
+    m0 = _mm512_set1_epi64(kPhilox32M0);
+    m1 = _mm512_set1_epi64(kPhilox32M1);
+    task_lo = _mm512_set1_epi64(std::uint32_t(t));
+    task_hi = _mm512_set1_epi64(std::uint32_t(t >> 32));
+  }
+  /// The four output words, each in the low half of its 64-bit lane.
+  TALLY_AVX512 inline void operator()(__m512i ctr, __m512i (&c)[4]) const {
+    c[0] = ctr;
+    c[1] = _mm512_srli_epi64(ctr, 32);
+    c[2] = task_lo;
+    c[3] = task_hi;
+    for (unsigned r = 0; r < 10; ++r) {
+      const __m512i p0 = _mm512_mul_epu32(c[0], m0), p1 = _mm512_mul_epu32(c[2], m1);
+      c[0] = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p1, 32), c[1], k0[r], 0x96);
+      c[2] = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p0, 32), c[3], k1[r], 0x96);
+      c[1] = p1;
+      c[3] = p0;
+    }
+  }
+};
+
+/// Sum of the offsets d of values [2·first_block, 2·(first_block + blocks)) of task t,
+/// blocks a multiple of 8 and at most 2^28 (lane sums below stay below 2^64).
+template <WideSpan S, Rejects R>
+TALLY_AVX512 u128 wide_blocks(const FastStream& s, TaskId t, std::uint64_t first_block, std::uint64_t blocks) {
+  const Philox8 philox(s.key(), t);
+  const __m512i low32 = _mm512_set1_epi64(0xffffffff);
+  const __m512i span_lo = _mm512_set1_epi64(std::int64_t(s.span64() & 0xffffffff));
+  const __m512i span_hi = _mm512_set1_epi64(std::int64_t(s.span64() >> 32));
+  const __m512i threshold = _mm512_set1_epi64(std::int64_t(s.wide_threshold()));
+  const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
+  // x = word 2i (low half) | word 2i+1 (high half) in one permute: dword 2l of a, dword 2l of b.
+  const __m512i pair = _mm512_set_epi32(30, 14, 28, 12, 26, 10, 24, 8, 22, 6, 20, 4, 18, 2, 16, 0);
+
+  // d < 2^32 (small spans) in one accumulator; wider d as low and high 32-bit halves.
+  __m512i acc_lo = _mm512_setzero_si512(), acc_hi = _mm512_setzero_si512();
+  u128 correction = 0;  // modulo 2^128: what the vector loop added wrongly or skipped
+  for (std::uint64_t g = 0; g < blocks; g += 8) {
+    __m512i c[4];
+    philox(_mm512_add_epi64(_mm512_set1_epi64(std::int64_t(first_block + g)), lane), c);
+    const __m512i xs[2] = {_mm512_permutex2var_epi32(c[0], pair, c[1]), _mm512_permutex2var_epi32(c[2], pair, c[3])};
+    __mmask8 flagged[2] = {0, 0};
+    for (unsigned v = 0; v < 2; ++v) {
+      const __m512i x = xs[v];
+      __m512i d;
+      if constexpr (S == WideSpan::kFull) {
+        d = x;
+      } else if constexpr (S == WideSpan::kSmall) {
+        const __m512i p00 = _mm512_mul_epu32(x, span_lo), p10 = _mm512_mul_epu32(_mm512_srli_epi64(x, 32), span_lo);
+        const __m512i mid = _mm512_add_epi64(p10, _mm512_srli_epi64(p00, 32));
+        d = _mm512_srli_epi64(mid, 32);
+        if constexpr (R == Rejects::kRare) {
+          // The threshold is below s < 2^32, so a rejected x has (x·s) mod 2^64 < 2^32:
+          // the low half of `mid` is zero. Flag those (p = 2^-32), check exactly out of line.
+          flagged[v] = _mm512_testn_epi64_mask(mid, low32);
+        } else if constexpr (R == Rejects::kMasked) {
+          const __m512i lo = _mm512_ternarylogic_epi64(_mm512_slli_epi64(mid, 32), p00, low32, 0xF8);
+          flagged[v] = _mm512_cmplt_epu64_mask(lo, threshold);
+        }
+      } else {
+        const __m512i x_hi = _mm512_srli_epi64(x, 32);
+        const __m512i p00 = _mm512_mul_epu32(x, span_lo), p01 = _mm512_mul_epu32(x, span_hi);
+        const __m512i p10 = _mm512_mul_epu32(x_hi, span_lo), p11 = _mm512_mul_epu32(x_hi, span_hi);
+        const __m512i t0 = _mm512_add_epi64(p01, _mm512_srli_epi64(p00, 32));
+        const __m512i t1 = _mm512_add_epi64(p10, _mm512_and_si512(t0, low32));
+        d = _mm512_add_epi64(_mm512_add_epi64(p11, _mm512_srli_epi64(t0, 32)), _mm512_srli_epi64(t1, 32));
+        if constexpr (R != Rejects::kNone) {
+          const __m512i lo = _mm512_ternarylogic_epi64(_mm512_slli_epi64(t1, 32), p00, low32, 0xF8);
+          flagged[v] = _mm512_cmplt_epu64_mask(lo, threshold);
+        }
+      }
+      if constexpr (S == WideSpan::kSmall) {
+        if constexpr (R == Rejects::kMasked) acc_lo = _mm512_mask_add_epi64(acc_lo, __mmask8(~flagged[v]), acc_lo, d);
+        else acc_lo = _mm512_add_epi64(acc_lo, d);
+      } else {
+        if constexpr (R == Rejects::kMasked) {
+          acc_lo = _mm512_mask_add_epi64(acc_lo, __mmask8(~flagged[v]), acc_lo, _mm512_and_si512(d, low32));
+          acc_hi = _mm512_mask_add_epi64(acc_hi, __mmask8(~flagged[v]), acc_hi, _mm512_srli_epi64(d, 32));
+        } else {
+          acc_lo = _mm512_add_epi64(acc_lo, _mm512_and_si512(d, low32));
+          acc_hi = _mm512_add_epi64(acc_hi, _mm512_srli_epi64(d, 32));
+        }
+      }
+    }
+    if constexpr (R != Rejects::kNone) {
+      if ((flagged[0] | flagged[1]) != 0) [[unlikely]] {
+        for (unsigned v = 0; v < 2; ++v) {
+          if (flagged[v] == 0) continue;
+          alignas(64) std::uint64_t raw[8];
+          _mm512_store_si512(raw, xs[v]);
+          for (unsigned l = 0; l < 8; ++l) {
+            if (!(flagged[v] >> l & 1) || !s.wide_rejects(raw[l])) continue;
+            const Index n = 2 * (first_block + g + l) + v;
+            correction += s.wide_offset(t, n, raw[l]);
+            if constexpr (R == Rejects::kRare) correction -= std::uint64_t((u128{raw[l]} * s.span64()) >> 64);
+          }
+        }
+      }
+    }
+  }
+  alignas(64) std::uint64_t lo[8], hi[8];
+  _mm512_store_si512(lo, acc_lo);
+  _mm512_store_si512(hi, acc_hi);
+  u128 out = correction;
+  for (unsigned l = 0; l < 8; ++l) out += u128{lo[l]} + (u128{hi[l]} << 32);
+  return out;
+}
+
+using WideBlocks = u128 (*)(const FastStream&, TaskId, std::uint64_t, std::uint64_t);
+
+WideBlocks pick_wide(const FastStream& s) {
+  const u128 span = s.range().span();
+  const std::uint64_t threshold = s.wide_threshold();
+  const bool rare = threshold < (std::uint64_t{1} << 48);  // p < 2^-16
+  if (span == (u128{1} << 64)) return &wide_blocks<WideSpan::kFull, Rejects::kNone>;
+  if (span < (u128{1} << 32)) return rare ? &wide_blocks<WideSpan::kSmall, Rejects::kRare>
+                                          : &wide_blocks<WideSpan::kSmall, Rejects::kMasked>;
+  if (threshold == 0) return &wide_blocks<WideSpan::kBig, Rejects::kNone>;
+  return rare ? &wide_blocks<WideSpan::kBig, Rejects::kRare> : &wide_blocks<WideSpan::kBig, Rejects::kMasked>;
+}
+
+ChunkSum sum_wide(const FastStream& s, TaskId t, Index a, Index b) {
+  // Whole groups of eight blocks (16 values) inside [a, b) go to the vector loop.
+  const std::uint64_t first_block = (a + 1) / 2, end_block = b / 2;
+  if (end_block < first_block + 8) return sum_fast_portable(s, t, a, b);
+  const std::uint64_t blocks = (end_block - first_block) / 8 * 8;
+  const Index mid_begin = 2 * first_block, mid_end = 2 * (first_block + blocks);
+  const WideBlocks kernel = pick_wide(s);
+  // Pieces of at most 2^28 blocks: a lane adds at most 2^26 numbers below 2^32 per accumulator.
+  constexpr std::uint64_t kPiece = std::uint64_t{1} << 28;
+  u128 offsets = 0;
+  for (std::uint64_t p = 0; p < blocks; p += std::min(kPiece, blocks - p))
+    offsets += kernel(s, t, first_block + p, std::min(kPiece, blocks - p));
+  const i128 middle = i128{s.range().lo} * i128(mid_end - mid_begin) + i128(offsets);
+  const auto head = sum_fast_portable(s, t, a, mid_begin), tail = sum_fast_portable(s, t, mid_end, b);
+  return {middle + head.sum + tail.sum, 0};
+}
+
 }  // namespace
 
 ChunkSum sum_fast_avx512(const FastStream& s, TaskId t, Index a, Index b) {
+  if (s.mode() == FastStream::Mode::kWide) return sum_wide(s, t, a, b);
+  if (s.mode() != FastStream::Mode::kPacked) return sum_fast_portable(s, t, a, b);
   const std::uint64_t per_block = 4 * std::uint64_t(s.digits());
   // Whole groups of eight blocks inside [a, b) go to the vector loop; edges to the portable path.
   const std::uint64_t first_block = (a + per_block - 1) / per_block;
