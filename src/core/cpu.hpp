@@ -15,4 +15,9 @@ namespace tally::core {
 /// "avx512" or "portable": the path the kernels take in this process (for provenance).
 [[nodiscard]] std::string_view kernel_path_name();
 
+/// How a vector kernel treats rejected draws: kRare adds every lane and corrects the
+/// rejected ones out of line (cheap when they are rare), kMasked masks them in the loop.
+/// kAuto picks by the span's rejection rate; tests force each path on every span.
+enum class RejectPath { kAuto, kRare, kMasked };
+
 }  // namespace tally::core

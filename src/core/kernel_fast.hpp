@@ -12,6 +12,7 @@ namespace tally::core {
 [[nodiscard]] ChunkSum sum_fast_portable(const FastStream& s, TaskId t, Index a, Index b);
 /// AVX-512 path for packed and wide mode (ragged edges use the portable path).
 /// Only call when cpu_has_avx512() is true.
-[[nodiscard]] ChunkSum sum_fast_avx512(const FastStream& s, TaskId t, Index a, Index b);
+[[nodiscard]] ChunkSum sum_fast_avx512(const FastStream& s, TaskId t, Index a, Index b,
+                                       RejectPath path = RejectPath::kAuto);
 
 }  // namespace tally::core

@@ -31,67 +31,99 @@ struct Divider {
   }
 };
 
+/// Philox4x32-10 on V × 8 lanes at once: block numbers in 64-bit lanes, the four output
+/// words each in the low half of a 64-bit lane. Several independent groups per step hide
+/// the latency of the ten dependent rounds (the multiplier is the bottleneck).
+struct Philox8 {
+  __m512i k0[10], k1[10], m0, m1, task_lo, task_hi;
+  TALLY_AVX512 Philox8(const Philox4x32Key& key, TaskId t) {
+    for (unsigned r = 0; r < 10; ++r) {
+      k0[r] = _mm512_set1_epi64(std::uint32_t(key[0] + r * kPhilox32W0));
+      k1[r] = _mm512_set1_epi64(std::uint32_t(key[1] + r * kPhilox32W1));
+    }
+    m0 = _mm512_set1_epi64(kPhilox32M0);
+    m1 = _mm512_set1_epi64(kPhilox32M1);
+    task_lo = _mm512_set1_epi64(std::uint32_t(t));
+    task_hi = _mm512_set1_epi64(std::uint32_t(t >> 32));
+  }
+  /// Blocks first + 8v + l (v < V, l < 8) into c[v][word] lane l.
+  template <int V>
+  TALLY_AVX512 inline void operator()(std::uint64_t first, __m512i (&c)[V][4]) const {
+    const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
+    for (int v = 0; v < V; ++v) {
+      c[v][0] = _mm512_add_epi64(_mm512_set1_epi64(std::int64_t(first + 8 * std::uint64_t(v))), lane);
+      c[v][1] = _mm512_srli_epi64(c[v][0], 32);
+      c[v][2] = task_lo;
+      c[v][3] = task_hi;
+    }
+    for (unsigned r = 0; r < 10; ++r) {
+      for (int v = 0; v < V; ++v) {
+        const __m512i p0 = _mm512_mul_epu32(c[v][0], m0), p1 = _mm512_mul_epu32(c[v][2], m1);
+        c[v][0] = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p1, 32), c[v][1], k0[r], 0x96);
+        c[v][2] = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p0, 32), c[v][3], k1[r], 0x96);
+        c[v][1] = p1;
+        c[v][3] = p0;
+      }
+    }
+  }
+};
+
+/// Runs body(g, integral_constant<V>) over groups of 8 blocks in [0, blocks), `kStep`
+/// groups at a time while they last, then one at a time.
+template <int kStep, typename Body>
+TALLY_AVX512 inline void for_groups(std::uint64_t blocks, Body&& body) {
+  std::uint64_t g = 0;
+  for (; g + 8 * kStep <= blocks; g += 8 * kStep) body(g, std::integral_constant<int, kStep>{});
+  for (; g < blocks; g += 8) body(g, std::integral_constant<int, 1>{});
+}
+
 template <unsigned K>
 TALLY_AVX512 std::uint64_t packed_blocks(const FastStream& s, TaskId t, std::uint64_t first_block,
                                          std::uint64_t blocks, std::uint64_t& redo_digits) {
-  const Philox4x32Key key = s.key();
-  __m512i k0[10], k1[10];
-  for (unsigned r = 0; r < 10; ++r) {
-    k0[r] = _mm512_set1_epi64(std::uint32_t(key[0] + r * kPhilox32W0));
-    k1[r] = _mm512_set1_epi64(std::uint32_t(key[1] + r * kPhilox32W1));
-  }
-  const __m512i m0 = _mm512_set1_epi64(kPhilox32M0), m1 = _mm512_set1_epi64(kPhilox32M1);
+  const Philox8 philox(s.key(), t);
   const __m512i modulus = _mm512_set1_epi64(s.word_modulus());
   const __m512i threshold = _mm512_set1_epi64(s.packed_threshold());
   const __m512i low32 = _mm512_set1_epi64(0xffffffff);
   const Divider divider(s.span32());
   const __m512i magic = _mm512_set1_epi64(std::int64_t(divider.magic));
   const __m128i shift = _mm_cvtsi32_si128(int(divider.shift));
-  const __m512i task_lo = _mm512_set1_epi64(std::uint32_t(t)), task_hi = _mm512_set1_epi64(std::uint32_t(t >> 32));
-  const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
 
   // Sum of digits of v = v − (s−1)·Σ⌊v/s^i⌋: accumulate v and the quotients apart and
   // combine once at the end. Rejected lanes are added like the others and corrected
   // out of line, which keeps masks out of the hot loop.
   __m512i acc_v = _mm512_setzero_si512(), acc_q = _mm512_setzero_si512();
   std::uint64_t correction = 0;  // modulo 2^64
-  for (std::uint64_t g = 0; g < blocks; g += 8) {
-    const __m512i ctr = _mm512_add_epi64(_mm512_set1_epi64(std::int64_t(first_block + g)), lane);
-    __m512i c0 = ctr, c1 = _mm512_srli_epi64(ctr, 32), c2 = task_lo, c3 = task_hi;
-    for (unsigned r = 0; r < 10; ++r) {
-      const __m512i p0 = _mm512_mul_epu32(c0, m0), p1 = _mm512_mul_epu32(c2, m1);
-      c0 = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p1, 32), c1, k0[r], 0x96);
-      c2 = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p0, 32), c3, k1[r], 0x96);
-      c1 = p1;
-      c3 = p0;
-    }
-    const __m512i words[4] = {c0, c1, c2, c3};
-    __mmask8 rejected[4];
-    for (unsigned w = 0; w < 4; ++w) {
-      const __m512i m = _mm512_mul_epu32(words[w], modulus);
-      const __m512i v = _mm512_srli_epi64(m, 32);
-      rejected[w] = _mm512_cmplt_epu64_mask(_mm512_and_si512(m, low32), threshold);
-      __m512i q = v;
-      for (unsigned i = 1; i < K; ++i) {
-        q = _mm512_srl_epi64(_mm512_mul_epu32(q, magic), shift);
-        acc_q = _mm512_add_epi64(acc_q, q);
-      }
-      acc_v = _mm512_add_epi64(acc_v, v);
-    }
-    if ((rejected[0] | rejected[1] | rejected[2] | rejected[3]) != 0) [[unlikely]] {
+  for_groups<2>(blocks, [&]<int V>(std::uint64_t g, std::integral_constant<int, V>) TALLY_AVX512 {
+    __m512i c[V][4];
+    philox.template operator()<V>(first_block + g, c);
+    for (int u = 0; u < V; ++u) {
+      __mmask8 rejected[4];
       for (unsigned w = 0; w < 4; ++w) {
-        if (rejected[w] == 0) continue;
-        alignas(64) std::uint64_t raw[8];
-        _mm512_store_si512(raw, words[w]);
-        for (unsigned l = 0; l < 8; ++l) {
-          if (!(rejected[w] >> l & 1)) continue;
-          const std::uint64_t j = 4 * (first_block + g + l) + w;
-          const auto bad = std::uint32_t((std::uint64_t(std::uint32_t(raw[l])) * s.word_modulus()) >> 32);
-          correction += s.digit_sum(s.packed_value(t, j, std::uint32_t(raw[l])), 0, K) - s.digit_sum(bad, 0, K);
+        const __m512i m = _mm512_mul_epu32(c[u][w], modulus);
+        const __m512i v = _mm512_srli_epi64(m, 32);
+        rejected[w] = _mm512_cmplt_epu64_mask(_mm512_and_si512(m, low32), threshold);
+        __m512i q = v;
+        for (unsigned i = 1; i < K; ++i) {
+          q = _mm512_srl_epi64(_mm512_mul_epu32(q, magic), shift);
+          acc_q = _mm512_add_epi64(acc_q, q);
+        }
+        acc_v = _mm512_add_epi64(acc_v, v);
+      }
+      if ((rejected[0] | rejected[1] | rejected[2] | rejected[3]) != 0) [[unlikely]] {
+        for (unsigned w = 0; w < 4; ++w) {
+          if (rejected[w] == 0) continue;
+          alignas(64) std::uint64_t raw[8];
+          _mm512_store_si512(raw, c[u][w]);
+          for (unsigned l = 0; l < 8; ++l) {
+            if (!(rejected[w] >> l & 1)) continue;
+            const std::uint64_t j = 4 * (first_block + g + 8 * std::uint64_t(u) + l) + w;
+            const auto bad = std::uint32_t((std::uint64_t(std::uint32_t(raw[l])) * s.word_modulus()) >> 32);
+            correction += s.digit_sum(s.packed_value(t, j, std::uint32_t(raw[l])), 0, K) - s.digit_sum(bad, 0, K);
+          }
         }
       }
     }
-  }
+  });
   const std::uint64_t v = std::uint64_t(_mm512_reduce_add_epi64(acc_v));
   const std::uint64_t q = std::uint64_t(_mm512_reduce_add_epi64(acc_q));
   redo_digits += correction;
@@ -113,35 +145,8 @@ enum class Rejects { kNone, kRare, kMasked };
 /// Spans below 2^32 need two partial products, larger ones four; 2^64 none.
 enum class WideSpan { kSmall, kBig, kFull };
 
-/// Philox4x32-10 of counters (ctr mod 2^32, ctr >> 32, t mod 2^32, t >> 32) for the 8
-/// lanes of ctr, key schedule k0/k1 (32-bit values in 64-bit lanes).
-struct Philox8 {
-  __m512i k0[10], k1[10], m0, m1, task_lo, task_hi;
-  TALLY_AVX512 Philox8(const Philox4x32Key& key, TaskId t) {
-    for (unsigned r = 0; r < 10; ++r) {
-      k0[r] = _mm512_set1_epi64(std::uint32_t(key[0] + r * kPhilox32W0));
-      k1[r] = _mm512_set1_epi64(std::uint32_t(key[1] + r * kPhilox32W1));
-    }
-    m0 = _mm512_set1_epi64(kPhilox32M0);
-    m1 = _mm512_set1_epi64(kPhilox32M1);
-    task_lo = _mm512_set1_epi64(std::uint32_t(t));
-    task_hi = _mm512_set1_epi64(std::uint32_t(t >> 32));
-  }
-  /// The four output words, each in the low half of its 64-bit lane.
-  TALLY_AVX512 inline void operator()(__m512i ctr, __m512i (&c)[4]) const {
-    c[0] = ctr;
-    c[1] = _mm512_srli_epi64(ctr, 32);
-    c[2] = task_lo;
-    c[3] = task_hi;
-    for (unsigned r = 0; r < 10; ++r) {
-      const __m512i p0 = _mm512_mul_epu32(c[0], m0), p1 = _mm512_mul_epu32(c[2], m1);
-      c[0] = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p1, 32), c[1], k0[r], 0x96);
-      c[2] = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p0, 32), c[3], k1[r], 0x96);
-      c[1] = p1;
-      c[3] = p0;
-    }
-  }
-};
+/// Groups of eight blocks interleaved per step in wide mode (measured: 2 and 4 alike).
+constexpr int kWideStep = 2;
 
 /// Sum of the offsets d of values [2·first_block, 2·(first_block + blocks)) of task t,
 /// blocks a multiple of 8 and at most 2^28 (lane sums below stay below 2^64).
@@ -152,76 +157,74 @@ TALLY_AVX512 u128 wide_blocks(const FastStream& s, TaskId t, std::uint64_t first
   const __m512i span_lo = _mm512_set1_epi64(std::int64_t(s.span64() & 0xffffffff));
   const __m512i span_hi = _mm512_set1_epi64(std::int64_t(s.span64() >> 32));
   const __m512i threshold = _mm512_set1_epi64(std::int64_t(s.wide_threshold()));
-  const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
   // x = word 2i (low half) | word 2i+1 (high half) in one permute: dword 2l of a, dword 2l of b.
   const __m512i pair = _mm512_set_epi32(30, 14, 28, 12, 26, 10, 24, 8, 22, 6, 20, 4, 18, 2, 16, 0);
 
   // d < 2^32 (small spans) in one accumulator; wider d as low and high 32-bit halves.
   __m512i acc_lo = _mm512_setzero_si512(), acc_hi = _mm512_setzero_si512();
   u128 correction = 0;  // modulo 2^128: what the vector loop added wrongly or skipped
-  for (std::uint64_t g = 0; g < blocks; g += 8) {
-    __m512i c[4];
-    philox(_mm512_add_epi64(_mm512_set1_epi64(std::int64_t(first_block + g)), lane), c);
-    const __m512i xs[2] = {_mm512_permutex2var_epi32(c[0], pair, c[1]), _mm512_permutex2var_epi32(c[2], pair, c[3])};
-    __mmask8 flagged[2] = {0, 0};
-    for (unsigned v = 0; v < 2; ++v) {
-      const __m512i x = xs[v];
-      __m512i d;
-      if constexpr (S == WideSpan::kFull) {
-        d = x;
-      } else if constexpr (S == WideSpan::kSmall) {
-        const __m512i p00 = _mm512_mul_epu32(x, span_lo), p10 = _mm512_mul_epu32(_mm512_srli_epi64(x, 32), span_lo);
-        const __m512i mid = _mm512_add_epi64(p10, _mm512_srli_epi64(p00, 32));
-        d = _mm512_srli_epi64(mid, 32);
-        if constexpr (R == Rejects::kRare) {
-          // The threshold is below s < 2^32, so a rejected x has (x·s) mod 2^64 < 2^32:
-          // the low half of `mid` is zero. Flag those (p = 2^-32), check exactly out of line.
-          flagged[v] = _mm512_testn_epi64_mask(mid, low32);
-        } else if constexpr (R == Rejects::kMasked) {
-          const __m512i lo = _mm512_ternarylogic_epi64(_mm512_slli_epi64(mid, 32), p00, low32, 0xF8);
-          flagged[v] = _mm512_cmplt_epu64_mask(lo, threshold);
-        }
-      } else {
-        const __m512i x_hi = _mm512_srli_epi64(x, 32);
-        const __m512i p00 = _mm512_mul_epu32(x, span_lo), p01 = _mm512_mul_epu32(x, span_hi);
-        const __m512i p10 = _mm512_mul_epu32(x_hi, span_lo), p11 = _mm512_mul_epu32(x_hi, span_hi);
-        const __m512i t0 = _mm512_add_epi64(p01, _mm512_srli_epi64(p00, 32));
-        const __m512i t1 = _mm512_add_epi64(p10, _mm512_and_si512(t0, low32));
-        d = _mm512_add_epi64(_mm512_add_epi64(p11, _mm512_srli_epi64(t0, 32)), _mm512_srli_epi64(t1, 32));
-        if constexpr (R != Rejects::kNone) {
-          const __m512i lo = _mm512_ternarylogic_epi64(_mm512_slli_epi64(t1, 32), p00, low32, 0xF8);
-          flagged[v] = _mm512_cmplt_epu64_mask(lo, threshold);
-        }
-      }
-      if constexpr (S == WideSpan::kSmall) {
-        if constexpr (R == Rejects::kMasked) acc_lo = _mm512_mask_add_epi64(acc_lo, __mmask8(~flagged[v]), acc_lo, d);
-        else acc_lo = _mm512_add_epi64(acc_lo, d);
-      } else {
-        if constexpr (R == Rejects::kMasked) {
-          acc_lo = _mm512_mask_add_epi64(acc_lo, __mmask8(~flagged[v]), acc_lo, _mm512_and_si512(d, low32));
-          acc_hi = _mm512_mask_add_epi64(acc_hi, __mmask8(~flagged[v]), acc_hi, _mm512_srli_epi64(d, 32));
+  for_groups<kWideStep>(blocks, [&]<int V>(std::uint64_t g, std::integral_constant<int, V>) TALLY_AVX512 {
+    __m512i c[V][4];
+    philox.template operator()<V>(first_block + g, c);
+    for (int u = 0; u < V; ++u) {
+      // Value 2b takes words 0, 1 of block b; value 2b + 1 words 2, 3.
+      const __m512i xs[2] = {_mm512_permutex2var_epi32(c[u][0], pair, c[u][1]),
+                             _mm512_permutex2var_epi32(c[u][2], pair, c[u][3])};
+      __mmask8 flagged[2] = {0, 0};
+      for (unsigned v = 0; v < 2; ++v) {
+        const __m512i x = xs[v];
+        __m512i d;
+        if constexpr (S == WideSpan::kFull) {
+          d = x;
+        } else if constexpr (S == WideSpan::kSmall) {
+          const __m512i p00 = _mm512_mul_epu32(x, span_lo), p10 = _mm512_mul_epu32(_mm512_srli_epi64(x, 32), span_lo);
+          const __m512i mid = _mm512_add_epi64(p10, _mm512_srli_epi64(p00, 32));
+          d = _mm512_srli_epi64(mid, 32);
+          if constexpr (R == Rejects::kRare) {
+            // The threshold is below s < 2^32, so a rejected x has (x·s) mod 2^64 < 2^32:
+            // the low half of `mid` is zero. Flag those (p = 2^-32), check exactly out of line.
+            flagged[v] = _mm512_testn_epi64_mask(mid, low32);
+          } else if constexpr (R == Rejects::kMasked) {
+            const __m512i lo = _mm512_ternarylogic_epi64(_mm512_slli_epi64(mid, 32), p00, low32, 0xF8);
+            flagged[v] = _mm512_cmplt_epu64_mask(lo, threshold);
+          }
         } else {
-          acc_lo = _mm512_add_epi64(acc_lo, _mm512_and_si512(d, low32));
-          acc_hi = _mm512_add_epi64(acc_hi, _mm512_srli_epi64(d, 32));
+          const __m512i x_hi = _mm512_srli_epi64(x, 32);
+          const __m512i p00 = _mm512_mul_epu32(x, span_lo), p01 = _mm512_mul_epu32(x, span_hi);
+          const __m512i p10 = _mm512_mul_epu32(x_hi, span_lo), p11 = _mm512_mul_epu32(x_hi, span_hi);
+          const __m512i t0 = _mm512_add_epi64(p01, _mm512_srli_epi64(p00, 32));
+          const __m512i t1 = _mm512_add_epi64(p10, _mm512_and_si512(t0, low32));
+          d = _mm512_add_epi64(_mm512_add_epi64(p11, _mm512_srli_epi64(t0, 32)), _mm512_srli_epi64(t1, 32));
+          if constexpr (R != Rejects::kNone) {
+            const __m512i lo = _mm512_ternarylogic_epi64(_mm512_slli_epi64(t1, 32), p00, low32, 0xF8);
+            flagged[v] = _mm512_cmplt_epu64_mask(lo, threshold);
+          }
+        }
+        const __mmask8 keep = R == Rejects::kMasked ? __mmask8(~flagged[v]) : __mmask8(0xff);
+        if constexpr (S == WideSpan::kSmall) {
+          acc_lo = _mm512_mask_add_epi64(acc_lo, keep, acc_lo, d);
+        } else {
+          acc_lo = _mm512_mask_add_epi64(acc_lo, keep, acc_lo, _mm512_and_si512(d, low32));
+          acc_hi = _mm512_mask_add_epi64(acc_hi, keep, acc_hi, _mm512_srli_epi64(d, 32));
         }
       }
-    }
-    if constexpr (R != Rejects::kNone) {
-      if ((flagged[0] | flagged[1]) != 0) [[unlikely]] {
-        for (unsigned v = 0; v < 2; ++v) {
-          if (flagged[v] == 0) continue;
-          alignas(64) std::uint64_t raw[8];
-          _mm512_store_si512(raw, xs[v]);
-          for (unsigned l = 0; l < 8; ++l) {
-            if (!(flagged[v] >> l & 1) || !s.wide_rejects(raw[l])) continue;
-            const Index n = 2 * (first_block + g + l) + v;
-            correction += s.wide_offset(t, n, raw[l]);
-            if constexpr (R == Rejects::kRare) correction -= std::uint64_t((u128{raw[l]} * s.span64()) >> 64);
+      if constexpr (R != Rejects::kNone) {
+        if ((flagged[0] | flagged[1]) != 0) [[unlikely]] {
+          for (unsigned v = 0; v < 2; ++v) {
+            if (flagged[v] == 0) continue;
+            alignas(64) std::uint64_t raw[8];
+            _mm512_store_si512(raw, xs[v]);
+            for (unsigned l = 0; l < 8; ++l) {
+              if (!(flagged[v] >> l & 1) || !s.wide_rejects(raw[l])) continue;
+              const Index n = 2 * (first_block + g + 8 * std::uint64_t(u) + l) + v;
+              correction += s.wide_offset(t, n, raw[l]);
+              if constexpr (R == Rejects::kRare) correction -= std::uint64_t((u128{raw[l]} * s.span64()) >> 64);
+            }
           }
         }
       }
     }
-  }
+  });
   alignas(64) std::uint64_t lo[8], hi[8];
   _mm512_store_si512(lo, acc_lo);
   _mm512_store_si512(hi, acc_hi);
@@ -232,24 +235,25 @@ TALLY_AVX512 u128 wide_blocks(const FastStream& s, TaskId t, std::uint64_t first
 
 using WideBlocks = u128 (*)(const FastStream&, TaskId, std::uint64_t, std::uint64_t);
 
-WideBlocks pick_wide(const FastStream& s) {
+WideBlocks pick_wide(const FastStream& s, RejectPath path) {
   const u128 span = s.range().span();
   const std::uint64_t threshold = s.wide_threshold();
-  const bool rare = threshold < (std::uint64_t{1} << 48);  // p < 2^-16
+  const bool rare = path == RejectPath::kAuto ? threshold < (std::uint64_t{1} << 48)  // p < 2^-16
+                                              : path == RejectPath::kRare;
   if (span == (u128{1} << 64)) return &wide_blocks<WideSpan::kFull, Rejects::kNone>;
   if (span < (u128{1} << 32)) return rare ? &wide_blocks<WideSpan::kSmall, Rejects::kRare>
                                           : &wide_blocks<WideSpan::kSmall, Rejects::kMasked>;
-  if (threshold == 0) return &wide_blocks<WideSpan::kBig, Rejects::kNone>;
+  if (threshold == 0 && path == RejectPath::kAuto) return &wide_blocks<WideSpan::kBig, Rejects::kNone>;
   return rare ? &wide_blocks<WideSpan::kBig, Rejects::kRare> : &wide_blocks<WideSpan::kBig, Rejects::kMasked>;
 }
 
-ChunkSum sum_wide(const FastStream& s, TaskId t, Index a, Index b) {
+ChunkSum sum_wide(const FastStream& s, TaskId t, Index a, Index b, RejectPath path) {
   // Whole groups of eight blocks (16 values) inside [a, b) go to the vector loop.
   const std::uint64_t first_block = (a + 1) / 2, end_block = b / 2;
   if (end_block < first_block + 8) return sum_fast_portable(s, t, a, b);
   const std::uint64_t blocks = (end_block - first_block) / 8 * 8;
   const Index mid_begin = 2 * first_block, mid_end = 2 * (first_block + blocks);
-  const WideBlocks kernel = pick_wide(s);
+  const WideBlocks kernel = pick_wide(s, path);
   // Pieces of at most 2^28 blocks: a lane adds at most 2^26 numbers below 2^32 per accumulator.
   constexpr std::uint64_t kPiece = std::uint64_t{1} << 28;
   u128 offsets = 0;
@@ -262,8 +266,8 @@ ChunkSum sum_wide(const FastStream& s, TaskId t, Index a, Index b) {
 
 }  // namespace
 
-ChunkSum sum_fast_avx512(const FastStream& s, TaskId t, Index a, Index b) {
-  if (s.mode() == FastStream::Mode::kWide) return sum_wide(s, t, a, b);
+ChunkSum sum_fast_avx512(const FastStream& s, TaskId t, Index a, Index b, RejectPath path) {
+  if (s.mode() == FastStream::Mode::kWide) return sum_wide(s, t, a, b, path);
   if (s.mode() != FastStream::Mode::kPacked) return sum_fast_portable(s, t, a, b);
   const std::uint64_t per_block = 4 * std::uint64_t(s.digits());
   // Whole groups of eight blocks inside [a, b) go to the vector loop; edges to the portable path.
