@@ -26,18 +26,7 @@ ChunkSum sum_numpy_portable(const NumpyStream& s, TaskId t, Index a, Index b) {
 }
 
 ChunkSum sum_numpy(const NumpyStream& s, TaskId t, Index a, Index b) {
-  if (s.mode() == NumpyStream::Mode::kLemire32 && use_avx512()) {
-    // The vector loop adds offsets below 2^32 in 64-bit lanes: pieces of at most 2^31
-    // units keep every lane and their reduction exact.
-    constexpr Index kPiece = Index{1} << 31;
-    ChunkSum out;
-    for (Index p = a; p < b; p += std::min(kPiece, b - p)) {
-      const ChunkSum part = sum_numpy_avx512(s, t, p, std::min(b, p + kPiece));
-      out.sum += part.sum;
-      out.missing += part.missing;
-    }
-    return out;
-  }
+  if (s.mode() != NumpyStream::Mode::kConstant && use_avx512()) return sum_numpy_avx512(s, t, a, b);
   return sum_numpy_portable(s, t, a, b);
 }
 
