@@ -52,7 +52,7 @@ void add_counts(const NumpyStream& s, TaskId t, IndexRange r, std::span<std::int
     const Index first = std::max(r.begin, block * per_block), last = std::min(r.end, (block + 1) * per_block);
     for (Index u = first; u < last; ++u) {
       const unsigned i = unsigned(u - block * per_block);
-      const std::uint64_t x = s.wide() ? words[i] : (i % 2 == 0 ? words[i / 2] & 0xffffffffu : words[i / 2] >> 32);
+      const std::uint64_t x = s.unit_in_block(words, i);
       std::uint64_t d = 0;
       if (s.accept(x, d)) ++counts[d];
     }

@@ -10,6 +10,7 @@
 #include "core/avx512.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <utility>
 
 #include "core/kernel_fast.hpp"
@@ -82,6 +83,11 @@ TALLY_AVX512 inline void for_groups(std::uint64_t blocks, Body&& body) {
 /// ns per number for span 100 / 2^40: 1 group 0.20 / 1.00, 2 0.17 / 0.91, 4 0.11 / 0.59,
 /// 6 0.100 / 0.52, 8 0.12 / 0.67 (registers spill).
 constexpr int kStep = 6;
+
+/// Blocks per call of a vector loop: a 64-bit lane then adds at most 2^24 / 8 · 4 = 2^23
+/// numbers, each below 2^32 (wide mode: 32-bit halves; packed: v < 2^20 and quotients),
+/// so no lane can overflow however long the range. Pieces are added in 128 bits.
+constexpr std::uint64_t kPiece = std::uint64_t{1} << 24;
 
 /// Packed mode, K digits per word. kPow2: s is a power of two, so M = 2^k, nothing is
 /// rejected and v = w >> (32 − k), digits by shifts: no multiplies beyond Philox's.
@@ -165,7 +171,7 @@ enum class WideSpan { kSmall, kBig, kFull };
 
 
 /// Sum of the offsets d of values [2·first_block, 2·(first_block + blocks)) of task t,
-/// blocks a multiple of 8 and at most 2^28 (lane sums below stay below 2^64).
+/// blocks a multiple of 8 and at most kPiece (lane sums stay far below 2^64).
 template <WideSpan S, Rejects R>
 TALLY_AVX512 u128 wide_blocks(const FastStream& s, TaskId t, std::uint64_t first_block, std::uint64_t blocks) {
   const Philox8 philox(s.key(), t);
@@ -173,6 +179,9 @@ TALLY_AVX512 u128 wide_blocks(const FastStream& s, TaskId t, std::uint64_t first
   const __m512i span_lo = _mm512_set1_epi64(std::int64_t(s.span64() & 0xffffffff));
   const __m512i span_hi = _mm512_set1_epi64(std::int64_t(s.span64() >> 32));
   const __m512i threshold = _mm512_set1_epi64(std::int64_t(s.wide_threshold()));
+  const unsigned width = unsigned(std::bit_width(s.wide_threshold()));  // threshold < 2^width
+  const __m512i flag_bits = _mm512_set1_epi64(
+      std::int64_t(width <= 32 ? 0xffffffffu : 0xffffffffu & ~((std::uint64_t{1} << (width - 32)) - 1)));
   // x = word 2i (low half) | word 2i+1 (high half) in one permute: dword 2l of a, dword 2l of b.
   const __m512i pair = _mm512_set_epi32(30, 14, 28, 12, 26, 10, 24, 8, 22, 6, 20, 4, 18, 2, 16, 0);
 
@@ -211,7 +220,11 @@ TALLY_AVX512 u128 wide_blocks(const FastStream& s, TaskId t, std::uint64_t first
           const __m512i t0 = _mm512_add_epi64(p01, _mm512_srli_epi64(p00, 32));
           const __m512i t1 = _mm512_add_epi64(p10, _mm512_and_si512(t0, low32));
           d = _mm512_add_epi64(_mm512_add_epi64(p11, _mm512_srli_epi64(t0, 32)), _mm512_srli_epi64(t1, 32));
-          if constexpr (R != Rejects::kNone) {
+          if constexpr (R == Rejects::kRare) {
+            // t1's low half is the high half of (x·s) mod 2^64: one test flags every
+            // rejected x (and about as many others), checked exactly out of line.
+            flagged[v] = _mm512_testn_epi64_mask(t1, flag_bits);
+          } else if constexpr (R == Rejects::kMasked) {
             const __m512i lo = _mm512_ternarylogic_epi64(_mm512_slli_epi64(t1, 32), p00, low32, 0xF8);
             flagged[v] = _mm512_cmplt_epu64_mask(lo, threshold);
           }
@@ -270,8 +283,6 @@ ChunkSum sum_wide(const FastStream& s, TaskId t, Index a, Index b, RejectPath pa
   const std::uint64_t blocks = (end_block - first_block) / 8 * 8;
   const Index mid_begin = 2 * first_block, mid_end = 2 * (first_block + blocks);
   const WideBlocks kernel = pick_wide(s, path);
-  // Pieces of at most 2^28 blocks: a lane adds at most 2^26 numbers below 2^32 per accumulator.
-  constexpr std::uint64_t kPiece = std::uint64_t{1} << 28;
   u128 offsets = 0;
   for (std::uint64_t p = 0; p < blocks; p += std::min(kPiece, blocks - p))
     offsets += kernel(s, t, first_block + p, std::min(kPiece, blocks - p));
@@ -293,11 +304,15 @@ ChunkSum sum_fast_avx512(const FastStream& s, TaskId t, Index a, Index b, Reject
   const std::uint64_t blocks = (end_block - first_block) / 8 * 8;
   const Index mid_begin = first_block * per_block, mid_end = (first_block + blocks) * per_block;
 
-  std::uint64_t redo = 0;
-  const std::uint64_t digits =
-      pick(s.digits(), (s.span32() & (s.span32() - 1)) == 0, std::make_integer_sequence<unsigned, 20>{})(
-          s, t, first_block, blocks, redo);
-  const i128 middle = i128{s.range().lo} * i128(mid_end - mid_begin) + i128(digits + redo);
+  const PackedBlocks kernel =
+      pick(s.digits(), (s.span32() & (s.span32() - 1)) == 0, std::make_integer_sequence<unsigned, 20>{});
+  u128 digits = 0;
+  for (std::uint64_t p = 0; p < blocks; p += std::min(kPiece, blocks - p)) {
+    std::uint64_t redo = 0;  // may stand for a negative correction: add it modulo 2^64
+    const std::uint64_t piece = kernel(s, t, first_block + p, std::min(kPiece, blocks - p), redo);
+    digits += std::uint64_t(piece + redo);  // a piece's digit sum is below 2^24 · 4 · 20 · 2^20 < 2^51
+  }
+  const i128 middle = i128{s.range().lo} * i128(mid_end - mid_begin) + i128(digits);
   const auto head = sum_fast_portable(s, t, a, mid_begin), tail = sum_fast_portable(s, t, mid_end, b);
   return {middle + head.sum + tail.sum, 0};
 }

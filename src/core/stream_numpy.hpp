@@ -28,6 +28,10 @@ class NumpyStream {
   [[nodiscard]] Philox4x64Ctr block(TaskId t, std::uint64_t b) const {
     return philox4x64_10({b + 1, b == ~std::uint64_t{0} ? 1u : 0u, t, 0}, key_);
   }
+  /// Raw unit i (0 ≤ i < units_per_block()) of a block's words.
+  [[nodiscard]] std::uint64_t unit_in_block(const Philox4x64Ctr& words, unsigned i) const {
+    return wide() ? words[i] : (i % 2 == 0 ? words[i / 2] & 0xffffffffu : words[i / 2] >> 32);
+  }
   /// Raw unit u of task t.
   [[nodiscard]] std::uint64_t unit(TaskId t, Index u) const;
   /// Maps a raw unit to its offset d from lo; false when NumPy rejects it.
