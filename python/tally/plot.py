@@ -6,7 +6,6 @@ Per file: task sums against the expected value with a ±3σ band, z-scores, the
 chunk-sum distribution against the normal it should follow, per-rank throughput and
 busy time, and the histogram when present. Several files also get a comparison plot.
 Checkpoints (partial files) are reported with how far they got."""
-import argparse
 import json
 import math
 import os
@@ -18,6 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from ._cli import ArgumentParser  # noqa: E402
 from .results import FormatError, Results, check_in_subprocess  # noqa: E402
 
 
@@ -131,7 +131,7 @@ def compare(reports, out_dir):
 
 
 def main(argv):
-    p = argparse.ArgumentParser(prog="scripts/analyze", description=__doc__.splitlines()[0])
+    p = ArgumentParser(prog="scripts/analyze", description=__doc__.splitlines()[0])
     p.add_argument("files", nargs="+")
     p.add_argument("--out", default="analysis")
     p.add_argument("--json", action="store_true")

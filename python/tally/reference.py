@@ -5,12 +5,13 @@
 
 Prints per-task sums and the total (and, with --json, chunk sums and missing counts).
 Nothing here is shared with the C++: if both agree, both follow the document."""
-import argparse
 import json
 import re
 import sys
 
 import numpy as np
+
+from ._cli import ArgumentParser
 
 M32 = 0xFFFFFFFF
 M64 = (1 << 64) - 1
@@ -222,7 +223,7 @@ def config_problem(tasks, samples, lo, hi, chunk, seed=0):
 
 
 def main(argv):
-    p = argparse.ArgumentParser(prog="scripts/reference", description=__doc__.splitlines()[0])
+    p = ArgumentParser(prog="scripts/reference", description=__doc__.splitlines()[0])
     p.add_argument("--tasks", type=int, default=8)
     p.add_argument("--samples", type=int, default=1_000_000)
     p.add_argument("--range", default="1:100")
@@ -259,4 +260,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main(sys.argv[1:]))

@@ -254,19 +254,33 @@ class Results:
         if done.size and (done.max() > 1 or done.min() < 0):
             raise FormatError("the ledger holds an invalid done flag")
         done = done.astype(bool)
-        self._raw_sums = np.asarray(h.dataset("chunks/sum", n_chunks, self._sum_kind))
-        chunk_sums = exact_ints(self._raw_sums)
+        self._raw_sums = raw = np.asarray(h.dataset("chunks/sum", n_chunks, self._sum_kind))
         missing = np.asarray(h.dataset("chunks/missing", n_chunks, "i8")).astype(np.int64)
         bad = np.nonzero((missing < 0) | ((missing > 0) & (c["stream"] != "numpy")))[0]
         if bad.size:
             i = int(bad[0])
             raise FormatError(f"chunk {i} claims {int(missing[i])} rejected units, impossible for this stream")
+        # Most ledgers hold sums that fit int64 (|sum| ≤ chunk·max(|lo|, |hi|)): then the checks
+        # run on NumPy int64 arrays wherever no intermediate can overflow, else on Python ints.
+        v64 = raw.astype(np.int64) if raw.dtype.names is None else None
+        if v64 is None:
+            low = raw["lo"].astype(np.uint64).view(np.int64)
+            if np.array_equal(raw["hi"].astype(np.int64), low >> 63):
+                v64 = low
+        chunk_sums = v64.tolist() if v64 is not None else exact_ints(raw)
         lo, hi = c["lo"], c["hi"]
-        sizes = [min(c["chunk"], c["samples"] - (i % per_task) * c["chunk"]) for i in range(per_task)]
-        for i in np.nonzero(done)[0].tolist():
-            n = sizes[i % per_task] - int(missing[i])
-            if n < 0 or not n * lo <= chunk_sums[i] <= n * hi:
-                raise FormatError(f"the ledger holds an impossible sum for chunk {i}")
+        last = c["samples"] - (per_task - 1) * c["chunk"]
+        values = np.where(np.arange(n_chunks) % per_task == per_task - 1, last, c["chunk"]) - missing
+        if (done & (values < 0)).any():
+            raise FormatError(f"chunk {int(np.argmax(done & (values < 0)))} claims more rejected units than it has")
+        bound = c["chunk"] * max(abs(lo), abs(hi))  # |n·lo|, |n·hi|, |sum| of one chunk
+        if v64 is not None and bound < 1 << 62:
+            wrong = np.nonzero(done & ((v64 < values * lo) | (v64 > values * hi)))[0]
+        else:
+            wrong = [i for i in np.nonzero(done)[0].tolist()
+                     if not int(values[i]) * lo <= chunk_sums[i] <= int(values[i]) * hi]
+        if len(wrong):
+            raise FormatError(f"the ledger holds an impossible sum for chunk {int(wrong[0])}")
         self.chunks = {"sum": np.array(chunk_sums, dtype=object), "missing": missing, "done": done}
         if self.status == "complete" and not done.all():
             raise FormatError("says complete but its ledger is not")
@@ -275,23 +289,30 @@ class Results:
         self.task_sums = exact_ints(h.dataset("tasks/sum", c["tasks"], self._sum_kind))
         self.task_counts = exact_ints(h.dataset("tasks/count", c["tasks"], "i8"))
         self.task_tails = exact_ints(h.dataset("tasks/tail", c["tasks"], self._sum_kind))
+        starts = np.arange(c["tasks"]) * per_task
+        per_task_sum = lambda a: np.add.reduceat(a, starts) if n_chunks else np.zeros(c["tasks"], a.dtype)  # noqa
+        complete = (per_task_sum(done.astype(np.int64)) == per_task).tolist()
+        rejected = per_task_sum(np.where(done, missing, 0)).tolist()
+        counts = (per_task_sum(np.where(done, values, 0)) + np.where(complete, rejected, 0)).tolist()
+        if v64 is not None and bound * per_task < 1 << 62:
+            chunk_part = per_task_sum(np.where(done, v64, 0)).tolist()
+        else:
+            kept = [x if d else 0 for x, d in zip(chunk_sums, done.tolist())]
+            chunk_part = [sum(kept[t * per_task:(t + 1) * per_task]) for t in range(c["tasks"])]
         self.tails_recomputed = True
-        for t in range(c["tasks"]):
-            rows = slice(t * per_task, (t + 1) * per_task)
-            complete = bool(done[rows].all())
-            rejected = int(missing[rows][done[rows]].sum())
-            tail = self._expected_tail(t, rejected, self.task_tails[t]) if complete else 0
-            if tail is None:
-                raise FormatError(f"task {t} stores tail {self.task_tails[t]}, impossible for {rejected} values")
-            if tail != self.task_tails[t]:
-                raise FormatError(f"task {t} stores tail {self.task_tails[t]} but its rejected units give {tail}")
-            s = sum(chunk_sums[i] for i in range(rows.start, rows.stop) if done[i]) + tail
-            if s != self.task_sums[t]:
-                raise FormatError(f"task {t} stores {self.task_sums[t]} but its chunks and tail sum to {s}")
-            count = sum(sizes[i % per_task] - int(missing[i]) for i in range(rows.start, rows.stop) if done[i])
-            count += rejected if complete else 0
-            if count != self.task_counts[t]:
-                raise FormatError(f"task {t} stores count {self.task_counts[t]} but its chunks hold {count}")
+        tails = [self._expected_tail(t, rejected[t], self.task_tails[t]) if complete[t] else 0
+                 for t in range(c["tasks"])]
+        sums = [part + (tail or 0) for part, tail in zip(chunk_part, tails)]
+        mismatched = (tails, sums, counts) != (self.task_tails, self.task_sums, self.task_counts)
+        for t in range(c["tasks"]) if mismatched else ():  # find the first task to name
+            if tails[t] is None:
+                raise FormatError(f"task {t} stores tail {self.task_tails[t]}, impossible for {rejected[t]} values")
+            if tails[t] != self.task_tails[t]:
+                raise FormatError(f"task {t} stores tail {self.task_tails[t]} but its rejected units give {tails[t]}")
+            if sums[t] != self.task_sums[t]:
+                raise FormatError(f"task {t} stores {self.task_sums[t]} but its chunks and tail sum to {sums[t]}")
+            if counts[t] != self.task_counts[t]:
+                raise FormatError(f"task {t} stores count {self.task_counts[t]} but its chunks hold {counts[t]}")
         self.total = exact_ints(h.dataset("total/sum", 1, self._sum_kind, scalar_ok=True))[0]
         self.count = exact_ints(h.dataset("total/count", 1, "i8", scalar_ok=True))[0]
         if self.total != sum(self.task_sums):
