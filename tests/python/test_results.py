@@ -326,7 +326,7 @@ def test_analyze_survives_bit_flips(v2, tmp_path):
     good = path.read_bytes()
     rng = random.Random(int(os.environ.get("TALLY_FLIP_SEED", "1")))
     outcomes = {0: 0, 2: 0}
-    for trial in range(int(os.environ.get("TALLY_FLIPS", "40"))):
+    for trial in range(int(os.environ.get("TALLY_FLIPS", "24"))):
         data = bytearray(good)
         at = rng.randrange(len(data))
         data[at] ^= 1 << rng.randrange(8)
