@@ -168,6 +168,15 @@ class _File:
             raise FormatError(f"dataset {path!r} claims {nbytes} bytes but the file stores {storage} for it")
 
 
+def _open(h5py, path):
+    """Read-only, locking where the file system can (as tally's default): NFS or Lustre
+    mounts without working locks must not make a good file unreadable."""
+    try:
+        return h5py.File(path, "r", locking="best-effort")
+    except (TypeError, ValueError):  # an h5py or libhdf5 without the locking option
+        return h5py.File(path, "r")
+
+
 class Results:
     """A tally results file or checkpoint. Raises FormatError, with one line, for anything
     that is not a valid tally file; no h5py exception reaches the caller. (A damaged file
@@ -186,7 +195,7 @@ class Results:
         try:
             sealed = integrity.has_seal(self.path)
             self.integrity = self._check_seal() if sealed else {"seal": "none (results files are not sealed)"}
-            with h5py.File(self.path, "r") as f:
+            with _open(h5py, self.path) as f:
                 self._read(_File(f, size))
             if self.filetype == "tally-checkpoint":
                 if not sealed:
