@@ -6,7 +6,6 @@ crash from scripts/analyze."""
 import json
 import os
 import random
-import shutil
 import subprocess
 import sys
 
