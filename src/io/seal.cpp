@@ -12,7 +12,7 @@
 namespace tally::io {
 
 namespace {
-constexpr const char* kMagic = "tally-seal v1";
+constexpr const char* kMagic = kSealMagic;
 
 struct StateDeleter {
   void operator()(XXH3_state_t* s) const { XXH3_freeState(s); }
