@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "core/error.hpp"
 #include "parallel/backoff.hpp"
