@@ -17,7 +17,8 @@ from tallytest import MPI_FLAVOUR, MPIRUN, TALLY, check, results, scratch, tally
 import h5py  # noqa: E402
 
 if MPI_FLAVOUR != "openmpi":
-    print("SKIP: in-job recovery is an Open MPI launcher feature (orte_enable_recovery)")
+    print("SKIP: in-job recovery needs Open MPI's orte_enable_recovery; MPICH's Hydra kills the survivors "
+          "even with -disable-auto-cleanup (measured, docs/parallel.md)")
     sys.exit(77)
 
 seed = int(os.environ.get("TALLY_FAULT_SEED", random.randrange(1 << 30)))
