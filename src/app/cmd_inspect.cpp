@@ -1,5 +1,6 @@
 // `tally inspect FILE`: a readable summary of a results file or checkpoint, or --json.
 #include "app/commands.hpp"
+#include "app/options.hpp"
 #include "app/report.hpp"
 #include "io/results_file.hpp"
 
@@ -9,17 +10,16 @@ void add_inspect_command(CLI::App& app, Action& action) {
   struct Args {
     std::string file;
     bool json = false;
-    std::string file_locking = "best-effort";
+    io::FileLocking file_locking = io::FileLocking::kBestEffort;
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand("inspect", "Summarise a results file or checkpoint.");
   cmd->add_option("file", args->file, "Results file or checkpoint (HDF5)")->required();
   cmd->add_flag("--json", args->json, "Print one JSON object on stdout");
-  cmd->add_option("--file-locking", args->file_locking, "HDF5 file locking: on, off or best-effort")
-      ->capture_default_str();
+  add_choice(cmd, "--file-locking", args->file_locking, kFileLocking, "HDF5 file locking: on, off or best-effort");
   cmd->final_callback([&action, args] {
     action = [args] {
-      const auto record = io::read_results(args->file, io::parse_file_locking(args->file_locking));
+      const auto record = io::read_results(args->file, args->file_locking);
       if (args->json) print_run_json(record, args->file, 0);
       else print_run_summary(record, args->file, 0);
       return 0;

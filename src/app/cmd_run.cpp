@@ -2,9 +2,11 @@
 // → report → exit code. Reads like the story of a run; the work is in src/parallel.
 #include <fmt/core.h>
 
+#include <limits>
 #include <memory>
 
 #include "app/commands.hpp"
+#include "app/options.hpp"
 #include "app/provenance.hpp"
 #include "app/report.hpp"
 #include "core/error.hpp"
@@ -24,9 +26,9 @@ struct RunArgs {
   std::int64_t samples = 1'000'000;
   std::string range = "1:100";
   std::string seed = "0";
-  std::string stream = "fast";
+  core::StreamKind stream = core::StreamKind::kFast;
   std::int64_t chunk = core::Config::kDefaultChunk;
-  int threads = 0;
+  int threads = 0;  // not given: parallel::default_threads()
   bool json = false;
   bool force_mpi = false;
   std::string output = "tally-results.h5";
@@ -35,10 +37,10 @@ struct RunArgs {
   double progress_interval = 10;
   std::string checkpoint;
   double checkpoint_every = 60;
-  std::string resume = "auto";
+  parallel::ResumePolicy resume = parallel::ResumePolicy::kAuto;
   double max_seconds = 0;
   double peer_timeout = 10;
-  std::string file_locking = "best-effort";
+  io::FileLocking file_locking = io::FileLocking::kBestEffort;
   bool histogram = false;
 };
 
@@ -60,31 +62,28 @@ core::Range parse_range(const std::string& text) {
   return {number(text.substr(0, colon)), number(text.substr(colon + 1))};
 }
 
+// The options' own bounds were checked while parsing (add_run_command); what is left
+// are the rules that involve several of them (Config::validate) and the histogram's.
 parallel::RunSettings settings_from(const RunArgs& a) {
   parallel::RunSettings s;
   s.config.tasks = a.tasks;
   s.config.samples = a.samples;
   s.config.range = parse_range(a.range);
   s.config.seed = core::parse_u128(a.seed, "--seed");
-  s.config.stream = core::parse_stream(a.stream);
+  s.config.stream = a.stream;
   s.config.chunk = a.chunk;
   s.config.validate();
-  if (a.threads < 0 || a.threads > 4096) throw usage_error("--threads must be between 1 and 4096");
   s.threads = a.threads > 0 ? a.threads : parallel::default_threads();
   if (a.output.empty()) throw usage_error("--output must name a file");
   s.output = a.output;
   s.force = a.force;
   s.checkpoint = a.checkpoint;
-  if (a.checkpoint_every < 0) throw usage_error("--checkpoint-every must be 0 (only on stop) or more seconds");
   s.checkpoint_every = a.checkpoint_every;
-  s.resume = parallel::parse_resume_policy(a.resume);
-  if (a.max_seconds < 0) throw usage_error("--max-seconds must be positive (or 0 for no limit)");
+  s.resume = a.resume;
   s.max_seconds = a.max_seconds;
-  if (a.peer_timeout <= 0) throw usage_error("--peer-timeout must be positive");
   s.peer_timeout = a.peer_timeout;
-  s.file_locking = io::parse_file_locking(a.file_locking);
+  s.file_locking = a.file_locking;
   s.progress = a.quiet || a.json ? parallel::Progress::Mode::kOff : parallel::Progress::Mode::kAuto;
-  if (a.progress_interval <= 0) throw usage_error("--progress-interval must be positive");
   s.progress_interval = a.progress_interval;
   s.histogram = a.histogram;
   if (s.histogram) {
@@ -146,33 +145,45 @@ int run_command(const RunArgs& a, int& argc, char**& argv) {
 void add_run_command(CLI::App& app, Action& action, int& argc, char**& argv) {
   auto args = std::make_shared<RunArgs>();
   CLI::App* run = app.add_subcommand("run", "Draw and sum the random integers; write the results file.");
-  run->add_option("--tasks", args->tasks, "Number of tasks (independent streams)")->capture_default_str();
-  run->add_option("--samples", args->samples, "Draws per task")->capture_default_str();
-  run->add_option("--range", args->range, "Inclusive range LO:HI of the draws (64-bit)")->capture_default_str();
-  run->add_option("--seed", args->seed, "Seed, decimal or 0x-hex, below 2^128")->capture_default_str();
-  run->add_option("--stream", args->stream, "fast (tally's SIMD Philox stream) or numpy (bit-exact with NumPy)")
+  constexpr auto kInt64Max = std::numeric_limits<std::int64_t>::max();
+  run->add_option("--tasks", args->tasks, "Number of tasks (independent streams)")
+      ->transform(decimal(1, kInt64Max, "2^63-1"))
       ->capture_default_str();
+  run->add_option("--samples", args->samples, "Draws per task")
+      ->transform(decimal(1, kInt64Max, "2^63-1"))
+      ->capture_default_str();
+  run->add_option("--range", args->range, "Inclusive range LO:HI of the draws, decimal 64-bit integers")
+      ->capture_default_str();
+  run->add_option("--seed", args->seed, "Seed, decimal or 0x-hex, below 2^128")->capture_default_str();
+  add_choice(run, "--stream", args->stream, kStreams,
+             "fast (tally's SIMD Philox stream) or numpy (bit-exact with NumPy)");
   run->add_option("--chunk", args->chunk, "Draws per chunk: the unit of scheduling, checkpoints and audit")
+      ->transform(decimal(1, core::Config::kMaxChunk, "2^40"))
       ->capture_default_str();
   run->add_option("--threads", args->threads,
-                  "OpenMP threads per rank (default: OMP_NUM_THREADS, SLURM_CPUS_PER_TASK, or the CPUs allowed)");
+                  "OpenMP threads per rank (default: OMP_NUM_THREADS, SLURM_CPUS_PER_TASK, or the CPUs allowed)")
+      ->transform(decimal(1, 4096));
   run->add_flag("--json", args->json, "Print one JSON object with the results on stdout");
   run->add_flag("--mpi", args->force_mpi, "Initialise MPI even without a launcher");
   run->add_option("--output,-o", args->output, "Results file (HDF5)")->capture_default_str();
   run->add_flag("--force", args->force, "Overwrite an existing results file; allow --resume never to discard a checkpoint");
   run->add_flag("--quiet,-q", args->quiet, "No progress and no summary");
   run->add_option("--progress-interval", args->progress_interval, "Seconds between progress lines when not on a terminal")
+      ->check(finite(0.1, 1e6, "seconds"))
       ->capture_default_str();
   run->add_option("--checkpoint", args->checkpoint, "Checkpoint file (default: OUTPUT.ckpt)");
   run->add_option("--checkpoint-every", args->checkpoint_every, "Seconds between checkpoints; 0 = only when stopping")
+      ->check(finite(0.1, 1e9, "seconds", "only when stopping"))
       ->capture_default_str();
-  run->add_option("--resume", args->resume, "auto (resume when a checkpoint exists), require, or never")
+  add_choice(run, "--resume", args->resume, kResumePolicies,
+             "auto (resume when a checkpoint exists), require, or never");
+  run->add_option("--max-seconds", args->max_seconds, "Stop at a checkpoint after this many seconds (exit 85); 0 = no limit")
+      ->check(finite(0.001, 1e9, "seconds", "no limit"))
       ->capture_default_str();
-  run->add_option("--max-seconds", args->max_seconds, "Stop at a checkpoint after this many seconds (exit 85)");
   run->add_option("--peer-timeout", args->peer_timeout, "Give up after this many seconds without a message from a rank")
+      ->check(finite(0.1, 1e6, "seconds"))
       ->capture_default_str();
-  run->add_option("--file-locking", args->file_locking, "HDF5 file locking: on, off or best-effort")
-      ->capture_default_str();
+  add_choice(run, "--file-locking", args->file_locking, kFileLocking, "HDF5 file locking: on, off or best-effort");
   run->add_flag("--histogram", args->histogram, "Also count each value per task (small spans only)");
   run->final_callback([&action, args, &argc, &argv] { action = [args, &argc, &argv] { return run_command(*args, argc, argv); }; });
 }

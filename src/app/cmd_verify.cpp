@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "app/commands.hpp"
+#include "app/options.hpp"
 #include "app/report.hpp"
 #include "app/verify.hpp"
 #include "core/error.hpp"
@@ -21,18 +22,21 @@ void add_verify_command(CLI::App& app, Action& action) {
     int threads = 0;
     double z_limit = 6;
     bool json = false;
-    std::string file_locking = "best-effort";
+    io::FileLocking file_locking = io::FileLocking::kBestEffort;
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand("verify", "Prove a results file or checkpoint right: digest, chunk replay, sums, statistics.");
   cmd->add_option("file", args->file, "Results file or checkpoint (HDF5)")->required();
-  cmd->add_option("--chunks", args->chunks, "Random done chunks to recompute (at least 1)")->capture_default_str();
+  cmd->add_option("--chunks", args->chunks, "Random done chunks to recompute (at least 1)")
+      ->transform(decimal(1, INT64_MAX, "2^63-1"))->capture_default_str();
   cmd->add_flag("--all", args->all, "Recompute every done chunk");
-  cmd->add_option("--seed", args->seed, "Seed of the chunk sample (default: from the clock, printed)");
-  cmd->add_option("--threads", args->threads, "Threads for the replay (default: all available)");
-  cmd->add_option("--z-limit", args->z_limit, "Largest |z| (and chi-square normal equivalent) that passes")->capture_default_str();
+  cmd->add_option("--seed", args->seed, "Seed of the chunk sample (default: from the clock, printed)")->transform(decimal_u64());
+  cmd->add_option("--threads", args->threads, "Threads for the replay (default: all available)")->transform(decimal(1, 4096));
+  cmd->add_option("--z-limit", args->z_limit, "Largest |z| (and chi-square normal equivalent) that passes")
+      ->check(finite(1e-3, 1e6, ""))
+      ->capture_default_str();
   cmd->add_flag("--json", args->json, "Print one JSON object on stdout");
-  cmd->add_option("--file-locking", args->file_locking, "HDF5 file locking: on, off or best-effort")->capture_default_str();
+  add_choice(cmd, "--file-locking", args->file_locking, kFileLocking, "HDF5 file locking: on, off or best-effort");
   cmd->final_callback([&action, args] {
     action = [args] {
       VerifyOptions o;
@@ -40,11 +44,9 @@ void add_verify_command(CLI::App& app, Action& action) {
       o.chunks = std::uint64_t(args->chunks);
       o.all = args->all;
       o.seed = args->seed;
-      if (args->threads < 0) throw usage_error("--threads must be positive");
       o.threads = args->threads > 0 ? args->threads : parallel::default_threads();
-      if (!(args->z_limit > 0)) throw usage_error("--z-limit must be positive");
       o.z_limit = args->z_limit;
-      o.locking = io::parse_file_locking(args->file_locking);
+      o.locking = args->file_locking;
       const auto checks = verify_file(args->file, o);
       const bool passed = std::all_of(checks.begin(), checks.end(), [](const Check& c) { return c.passed; });
       if (args->json) {

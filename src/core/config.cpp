@@ -62,9 +62,17 @@ std::vector<std::string> Config::problems() const {
   constexpr i128 kMax = std::numeric_limits<std::int64_t>::max();
   if (n > kMax) {
     out.push_back("tasks × samples = " + to_string(u128(n)) + " exceeds 2^63 - 1 draws");
+  } else if (std::uint64_t(tasks) > kMaxChunks) {
+    // Every task is at least one chunk, so no --chunk can help here.
+    out.push_back("tasks " + std::to_string(tasks) + " exceeds the 2^28 (268435456) chunks the ledger allows, " +
+                  "and every task is at least one chunk; use at most 268435456 tasks");
   } else if (chunk_count() > kMaxChunks) {
+    // The smallest chunk that fits: ⌈samples / ⌊2^28 / tasks⌋⌉ (≤ 2^35 < 2^40 here).
+    const std::uint64_t per_task = kMaxChunks / std::uint64_t(tasks);
+    const std::uint64_t least = (std::uint64_t(samples) + per_task - 1) / per_task;
     out.push_back("chunk " + std::to_string(chunk) + " gives " + std::to_string(chunk_count()) +
-                  " chunks, more than the 2^28 the ledger allows; use a larger --chunk");
+                  " chunks, more than the 2^28 the ledger allows; use --chunk " + std::to_string(least) +
+                  " or larger");
   }
   return out;
 }

@@ -1,40 +1,28 @@
 #include "io/digest.hpp"
 
-#include <xxhash.h>
-
 #include <bit>
-#include <cstdio>
-#include <memory>
+
+#include "io/xxh3.hpp"
 
 namespace tally::io {
 
 namespace {
-struct StateDeleter {
-  void operator()(XXH3_state_t* state) const { XXH3_freeState(state); }
-};
-
+/// The payload's two kinds of item: length-prefixed text and little-endian words.
 class Hasher {
  public:
-  Hasher() : state_(XXH3_createState()) { XXH3_128bits_reset(state_.get()); }
   void text(const std::string& s) {
     word(s.size());
-    XXH3_128bits_update(state_.get(), s.data(), s.size());
+    hash_.update(s.data(), s.size());
   }
   void word(std::uint64_t w) {
     unsigned char bytes[8];
     for (int i = 0; i < 8; ++i) bytes[i] = static_cast<unsigned char>(w >> (8 * i));  // little-endian everywhere
-    XXH3_128bits_update(state_.get(), bytes, sizeof bytes);
+    hash_.update(bytes, sizeof bytes);
   }
-  [[nodiscard]] std::string hex() const {
-    const XXH128_hash_t h = XXH3_128bits_digest(state_.get());
-    char out[33];
-    std::snprintf(out, sizeof out, "%016llx%016llx", static_cast<unsigned long long>(h.high64),
-                  static_cast<unsigned long long>(h.low64));
-    return out;
-  }
+  [[nodiscard]] std::string hex() const { return hash_.hex(); }
 
  private:
-  std::unique_ptr<XXH3_state_t, StateDeleter> state_;
+  Xxh3 hash_;
 };
 }  // namespace
 

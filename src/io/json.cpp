@@ -2,29 +2,78 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
+
 namespace tally::io {
 
 namespace {
-// nlohmann holds at most 64-bit integers: a 128-bit one travels as a string behind this
-// marker and is unquoted after dumping. NUL never occurs in paths, names or messages
-// (C strings), and dump() escapes it, so no other value can look like the marker.
-constexpr const char* kMarker = "\x01tally-int:";
-constexpr const char* kDumped = "\"\\u0001tally-int:";
+// Subtype of the binary values that carry an exact() integer: 16 bytes, little-endian
+// two's complement. Nothing else in tally makes binary values.
+constexpr std::uint64_t kExactSubtype = 0x7a;
+
+std::string scalar(const Json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+core::i128 exact_value(const Json::binary_t& bytes) {
+  if (!bytes.has_subtype() || bytes.subtype() != kExactSubtype || bytes.size() != 16)
+    throw std::logic_error("a JSON binary value that is not an exact integer");
+  core::u128 bits = 0;
+  for (std::size_t i = 16; i-- > 0;) bits = (bits << 8) | bytes[i];
+  return core::i128(bits);
+}
+
+// nlohmann's own compact dump(), except that exact() integers print as their digits.
+void write(const Json& value, std::string& out) {
+  switch (value.type()) {
+    case Json::value_t::object: {
+      out += '{';
+      bool first = true;
+      for (auto it = value.begin(); it != value.end(); ++it) {
+        if (!first) out += ',';
+        first = false;
+        out += scalar(Json(it.key()));
+        out += ':';
+        write(it.value(), out);
+      }
+      out += '}';
+      return;
+    }
+    case Json::value_t::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& element : value) {
+        if (!first) out += ',';
+        first = false;
+        write(element, out);
+      }
+      out += ']';
+      return;
+    }
+    case Json::value_t::binary:
+      out += fmt::format("{}", exact_value(value.get_binary()));
+      return;
+    default:
+      out += scalar(value);  // strings, numbers (non-finite: null), booleans, null
+  }
+}
 }  // namespace
 
 Json exact(core::i128 value) {
-  if (value >= INT64_MIN && value <= INT64_MAX) return std::int64_t(value);
-  return std::string(kMarker) + fmt::format("{}", value);
+  if (value >= std::numeric_limits<std::int64_t>::min() && value <= std::numeric_limits<std::int64_t>::max())
+    return std::int64_t(value);
+  Json::binary_t::container_type bytes(16);
+  const auto bits = core::u128(value);
+  for (std::size_t i = 0; i < 16; ++i) bytes[i] = static_cast<std::uint8_t>(bits >> (8 * i));
+  return Json::binary(std::move(bytes), kExactSubtype);
 }
 
 std::string dump(const Json& value) {
-  std::string text = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  const std::string marker = kDumped;
-  for (std::size_t at = text.find(marker); at != std::string::npos; at = text.find(marker, at)) {
-    const std::size_t end = text.find('"', at + marker.size());
-    text = text.substr(0, at) + text.substr(at + marker.size(), end - at - marker.size()) + text.substr(end + 1);
-  }
-  return text;
+  std::string out;
+  write(value, out);
+  return out;
 }
 
 }  // namespace tally::io

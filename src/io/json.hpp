@@ -11,9 +11,12 @@ namespace tally::io {
 
 using Json = nlohmann::ordered_json;
 
-/// An exact integer of any size (dump() writes it as a bare JSON number).
+/// An exact integer of any size. Within int64 it is an ordinary JSON integer; beyond,
+/// nlohmann cannot hold it, so it is kept as a tagged binary value (a type no string
+/// or number can take) that dump() writes as bare decimal digits.
 [[nodiscard]] Json exact(core::i128 value);
-/// One line of JSON, no trailing newline.
+/// One line of compact JSON, no trailing newline. Throws std::logic_error for a binary
+/// value that exact() did not make (JSON has no binary type).
 [[nodiscard]] std::string dump(const Json& value);
 
 }  // namespace tally::io

@@ -1,42 +1,31 @@
 #include "io/seal.hpp"
 
-#include <xxhash.h>
-
 #include <cstdio>
 #include <fstream>
-#include <memory>
 #include <vector>
 
 #include "core/error.hpp"
+#include "io/xxh3.hpp"
 
 namespace tally::io {
 
 namespace {
 constexpr const char* kMagic = kSealMagic;
 
-struct StateDeleter {
-  void operator()(XXH3_state_t* s) const { XXH3_freeState(s); }
-};
-
 /// XXH3-128 of bytes [kSealBytes, end) of `in`, read in 64 KiB blocks (as fast as larger
 /// ones, and cheap to allocate for the small files fuzzing makes); also counts them.
 std::string payload_digest(std::istream& in, std::uint64_t& length) {
-  std::unique_ptr<XXH3_state_t, StateDeleter> state(XXH3_createState());
-  XXH3_128bits_reset(state.get());
+  Xxh3 hash;
   in.seekg(std::streamoff(kSealBytes));
   std::vector<char> buffer(1 << 16);
   length = 0;
   while (in) {
     in.read(buffer.data(), std::streamsize(buffer.size()));
     const auto got = static_cast<std::size_t>(in.gcount());
-    XXH3_128bits_update(state.get(), buffer.data(), got);
+    hash.update(buffer.data(), got);
     length += got;
   }
-  const XXH128_hash_t h = XXH3_128bits_digest(state.get());
-  char text[33];
-  std::snprintf(text, sizeof text, "%016llx%016llx", static_cast<unsigned long long>(h.high64),
-                static_cast<unsigned long long>(h.low64));
-  return text;
+  return hash.hex();
 }
 }  // namespace
 

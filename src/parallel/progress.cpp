@@ -45,12 +45,14 @@ void Progress::print(std::uint64_t done, bool final) {
                kWidth, percent, rate, eta);
     if (final) fmt::print(stderr, "\n");
   } else {
-    // Rounded like the terminal bar; io::dump writes a non-finite rate as null.
-    const auto round_to = [](double x, double unit) { return std::round(x / unit) * unit; };
+    // Rounded like the terminal bar: multiplying then dividing by a power of ten gives
+    // the double nearest the decimal (0.5114, not 0.5114000000000001 as x/1e-4*1e-4
+    // does). io::dump writes a non-finite value as null.
+    const auto round_to = [](double x, double scale) { return std::round(x * scale) / scale; };
     fmt::print(stderr, "{}\n",
-               io::dump({{"progress", round_to(percent / 100.0, 1e-4)}, {"done", done}, {"total", total_},
-                         {"numbers_per_second", rate}, {"eta_seconds", round_to(eta, 0.1)},
-                         {"elapsed_seconds", round_to(elapsed, 0.1)}}));
+               io::dump({{"progress", round_to(percent / 100.0, 1e4)}, {"done", done}, {"total", total_},
+                         {"numbers_per_second", std::round(rate)}, {"eta_seconds", round_to(eta, 10)},
+                         {"elapsed_seconds", round_to(elapsed, 10)}}));
   }
   std::fflush(stderr);
 }

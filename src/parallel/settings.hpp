@@ -12,8 +12,8 @@
 
 namespace tally::parallel {
 
+/// `--resume` (its words are in app/options.hpp).
 enum class ResumePolicy { kAuto, kRequire, kNever };
-[[nodiscard]] ResumePolicy parse_resume_policy(const std::string& text);
 
 struct RunSettings {
   core::Config config;

@@ -19,22 +19,31 @@ def calibrated_samples(stream, tasks, seconds, work):
 
 
 def rank_pids(launcher_pid):
-    """{rank: pid} of the tally processes started by the mpirun with `launcher_pid`."""
-    found = {}
+    """{rank: pid} of the tally processes under the launcher with `launcher_pid`: Open
+    MPI's mpirun starts them itself, MPICH's Hydra through a hydra_pmi_proxy child."""
+    children = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            if ppid != launcher_pid:
-                continue
-            with open(f"/proc/{entry}/environ", "rb") as f:
-                env = dict(item.split(b"=", 1) for item in f.read().split(b"\0") if b"=" in item)
-            if b"OMPI_COMM_WORLD_RANK" in env:
-                found[int(env[b"OMPI_COMM_WORLD_RANK"])] = int(entry)
+                children.setdefault(int(f.read().rsplit(")", 1)[1].split()[1]), []).append(int(entry))
         except (OSError, ValueError, IndexError):
             continue
+    found, todo = {}, list(children.get(launcher_pid, []))
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                env = dict(item.split(b"=", 1) for item in f.read().split(b"\0") if b"=" in item)
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                is_tally = os.path.basename(f.read().split(b"\0")[0]) == b"tally"
+        except (OSError, ValueError):
+            continue
+        rank = env.get(b"OMPI_COMM_WORLD_RANK") or env.get(b"PMI_RANK")
+        if rank is not None and is_tally:
+            found[int(rank)] = pid
     return found
 
 

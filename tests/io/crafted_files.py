@@ -187,7 +187,7 @@ expect("chunk out of bounds: verify", run("verify", wild, "--chunks", "1"), 1, "
 
 # --chunks 0 and negative are refused up front.
 for bad in ("0", "-1"):
-    expect(f"verify --chunks {bad}", run("verify", results, "--chunks", bad), 2, "--chunks must be at least 1")
+    expect(f"verify --chunks {bad}", run("verify", results, "--chunks", bad), 2, "--chunks: must be a decimal integer from 1")
 
 shutil.rmtree(work)
 print("\n".join(failures) or "crafted files: every one refused or reported cleanly")

@@ -84,12 +84,5 @@ TEST(ResultsFile, ReadingGarbageIsAUsageError) {
   std::filesystem::remove_all(dir);
 }
 
-TEST(FileLocking, ParsesTheThreePolicies) {
-  EXPECT_EQ(parse_file_locking("on"), FileLocking::kOn);
-  EXPECT_EQ(parse_file_locking("off"), FileLocking::kOff);
-  EXPECT_EQ(parse_file_locking("best-effort"), FileLocking::kBestEffort);
-  EXPECT_THROW((void)parse_file_locking("maybe"), Error);
-}
-
 }  // namespace
 }  // namespace tally::io

@@ -143,7 +143,7 @@ gone = wait_gone(job, 60)
 time.sleep(1)
 text = open(log).read() if os.path.exists(log) else ""
 state = sh("scontrol", "show", "job", job).stdout
-expect("bad configuration fails with exit 2, no requeue", gone and "tally: error: tasks must be at least 1" in text
+expect("bad configuration fails with exit 2, no requeue", gone and "tally: error: --tasks: must be a decimal integer from 1" in text
        and "not retrying" in text and "start 2]" not in text
        and ("ExitCode=2:0" in state or "ExitCode" not in state), text[-400:])
 

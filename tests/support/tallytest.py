@@ -27,13 +27,41 @@ def add_to_int(f, path, delta, index=None):
     else:
         data = np.array(values, dtype=d.dtype)
     d[...] = data[0] if index is None else data
-MPIRUN = shutil.which("mpirun") or "mpirun"
+# The launcher of the MPI tally was built with: TALLY_MPIRUN (the release-mpich test
+# preset sets mpiexec.mpich), else mpirun. Open MPI's mpirun and MPICH's Hydra mpiexec
+# take different flags; MPI_FLAVOUR says which one this is.
+MPIRUN = os.environ.get("TALLY_MPIRUN") or shutil.which("mpirun") or "mpirun"
+
+
+def _flavour(launcher):
+    try:
+        text = subprocess.run([launcher, "--version"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return "mpich" if "HYDRA" in text else "openmpi" if "Open MPI" in text else "unknown"
+
+
+def _linked_flavour(binary):
+    try:
+        text = subprocess.run(["ldd", binary], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return "mpich" if "libmpich" in text else "openmpi" if "libmpi.so" in text else "unknown"
+
+
+MPI_FLAVOUR = _flavour(MPIRUN)
+if "unknown" not in (MPI_FLAVOUR, _linked_flavour(TALLY)) and MPI_FLAVOUR != _linked_flavour(TALLY):
+    sys.exit(f"{TALLY} is built with {_linked_flavour(TALLY)} but the launcher {MPIRUN} is {MPI_FLAVOUR}'s: "
+             f"set TALLY_MPIRUN (ctest --preset release-mpich sets mpiexec.mpich)")
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-           OMPI_MCA_rmaps_base_oversubscribe="1")
+           OMPI_MCA_rmaps_base_oversubscribe="1", TALLY_MPI_FLAVOUR=MPI_FLAVOUR)
 
 
 def mpi_command(np_, args, threads=None):
-    cmd = [MPIRUN, "-np", str(np_), "--oversubscribe", "--bind-to", "none", TALLY] + list(args)
+    if MPI_FLAVOUR == "mpich":  # Hydra: oversubscribes and does not bind unless asked
+        cmd = [MPIRUN, "-n", str(np_), TALLY] + list(args)
+    else:
+        cmd = [MPIRUN, "-np", str(np_), "--oversubscribe", "--bind-to", "none", TALLY] + list(args)
     if threads:
         cmd += ["--threads", str(threads)]
     return cmd
