@@ -7,6 +7,7 @@
 
 #include "core/kernel.hpp"
 #include "io/checkpoint.hpp"
+#include "io/output_paths.hpp"
 #include "io/results_file.hpp"
 #include "parallel/backoff.hpp"
 #include "parallel/coordinator.hpp"
@@ -35,7 +36,7 @@ std::string utc_now() {
 /// Rank 0's start-up: can we write the output, and where do we start from?
 /// Throws usage (2) or checkpoint (3) Errors; returns the record to continue.
 io::RunRecord prepare(const RunSettings& s, const io::CheckpointStore& store, std::vector<std::string>& notes) {
-  io::check_results_path(s.output, s.force);
+  io::check_run_paths(s.output, store.path(), s.force);
   io::RunRecord record{core::Ledger(s.config)};
   if (s.resume == ResumePolicy::kNever) {
     if (store.exists() && !s.force)

@@ -1,14 +1,28 @@
 #include "parallel/signals.hpp"
 
+#include <unistd.h>
+
+#include <atomic>
 #include <csignal>
 #include <initializer_list>
 
 namespace tally::parallel {
 
 namespace {
-volatile std::sig_atomic_t g_stop_signal = 0;
+// Read by every thread of the run loop and written by the handler: a lock-free atomic
+// is both async-signal-safe and a proper cross-thread publication (volatile is neither
+// across threads).
+std::atomic<int> g_stop_signal{0};
+static_assert(std::atomic<int>::is_always_lock_free, "the stop flag must be usable from a signal handler");
 
-extern "C" void on_stop_signal(int signal_number) { g_stop_signal = signal_number; }
+// A second stop signal while the first is being honoured (say a checkpoint write hangs
+// on a dead file system) exits at once with the shell's 128+signal code. Nothing on
+// disk is harmed: every file is written to a temp name and renamed, so the previous
+// checkpoint is intact.
+extern "C" void on_stop_signal(int signal_number) {
+  int expected = 0;
+  if (!g_stop_signal.compare_exchange_strong(expected, signal_number)) _exit(128 + signal_number);
+}
 }  // namespace
 
 void install_stop_handlers() {
@@ -16,12 +30,16 @@ void install_stop_handlers() {
   action.sa_handler = on_stop_signal;
   sigemptyset(&action.sa_mask);
   action.sa_flags = SA_RESTART;
-  for (int s : {SIGTERM, SIGINT, SIGUSR1, SIGUSR2}) sigaction(s, &action, nullptr);
+  // SIGHUP: a dropped ssh session is a stop request like any other, not a kill.
+  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2}) sigaction(s, &action, nullptr);
 }
 
-int stop_signal() { return g_stop_signal; }
+int stop_signal() { return g_stop_signal.load(); }
 
-void request_stop(int signal_number) { g_stop_signal = signal_number; }
+void request_stop(int signal_number) {
+  int expected = 0;
+  g_stop_signal.compare_exchange_strong(expected, signal_number);
+}
 
 std::string signal_name(int s) {
   switch (s) {

@@ -1,7 +1,8 @@
 #pragma once
-// Stop requests: SIGTERM, SIGINT, SIGUSR1 and SIGUSR2 set one flag that the run loop
+// Stop requests: SIGTERM, SIGINT, SIGHUP, SIGUSR1 and SIGUSR2 set one flag that the run loop
 // polls; the run then checkpoints and exits 85. The flag is the program's only
-// mutable global, because a signal handler can touch nothing else.
+// mutable global, because a signal handler can touch nothing else. A second stop
+// signal exits at once with 128+signal (files on disk stay valid: writes are atomic).
 #include <string>
 
 namespace tally::parallel {

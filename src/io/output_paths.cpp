@@ -1,0 +1,80 @@
+#include "io/output_paths.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <optional>
+#include <string>
+
+#include "core/error.hpp"
+
+namespace tally::io {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path directory_of(const fs::path& path) { return path.has_parent_path() ? path.parent_path() : fs::path("."); }
+
+/// The writable directory a file will be created in, or a usage Error naming `what`.
+void check_directory(const fs::path& path, const char* what) {
+  const fs::path dir = directory_of(path);
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw usage_error(std::string(what) + " directory " + dir.string() + " does not exist");
+  if (::access(dir.c_str(), W_OK | X_OK) != 0)
+    throw usage_error(std::string(what) + " directory " + dir.string() + " is not writable");
+}
+
+/// Refuses symlinks and anything that exists but is not a regular file.
+/// Returns the file's stat when it exists.
+std::optional<struct stat> check_kind(const fs::path& path, const char* what) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return std::nullopt;
+  if (S_ISLNK(st.st_mode))
+    throw usage_error(std::string(what) + " " + path.string() +
+                      " is a symbolic link; tally refuses to replace links, name the target file instead");
+  if (S_ISDIR(st.st_mode)) throw usage_error(std::string(what) + " " + path.string() + " is a directory; it must name a file");
+  if (!S_ISREG(st.st_mode))
+    throw usage_error(std::string(what) + " " + path.string() + " is not a regular file (device, fifo or socket); refused even with --force");
+  return st;
+}
+
+/// Lexical identity: the real path of the directory plus the file name.
+fs::path identity(const fs::path& path) {
+  std::error_code ec;
+  fs::path dir = fs::canonical(directory_of(path), ec);
+  if (ec) dir = fs::absolute(directory_of(path), ec).lexically_normal();
+  return dir / path.filename();
+}
+
+}  // namespace
+
+void check_run_paths(const fs::path& output, const fs::path& checkpoint, bool force) {
+  fs::path previous = checkpoint;
+  previous += ".prev";
+  struct Entry {
+    const fs::path& path;
+    const char* what;
+    std::optional<struct stat> st;
+  };
+  std::array<Entry, 3> entries{{{output, "output", std::nullopt},
+                                {checkpoint, "checkpoint", std::nullopt},
+                                {previous, "previous checkpoint", std::nullopt}}};
+  check_directory(output, "output");
+  check_directory(checkpoint, "checkpoint");
+  for (auto& e : entries) e.st = check_kind(e.path, e.what);
+  for (std::size_t i = 0; i < entries.size(); ++i)
+    for (std::size_t j = i + 1; j < entries.size(); ++j) {
+      const auto& a = entries[i];
+      const auto& b = entries[j];
+      const bool same_name = identity(a.path) == identity(b.path);
+      const bool same_inode = a.st && b.st && a.st->st_dev == b.st->st_dev && a.st->st_ino == b.st->st_ino;
+      if (same_name || same_inode)
+        throw usage_error(std::string(a.what) + " " + a.path.string() + " and " + b.what + " " + b.path.string() +
+                          " are the same file; give them different paths");
+    }
+  if (entries[0].st && !force) throw usage_error(output.string() + " exists; use --force to overwrite it");
+}
+
+}  // namespace tally::io

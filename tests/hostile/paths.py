@@ -1,0 +1,85 @@
+"""Hostile paths (issue 13 A, B, E): output, checkpoint and checkpoint.prev that alias one
+another, symlinks, device nodes, fifos, directories, and a missing or read-only checkpoint
+directory are all refused up front with one line and exit 2 — before any work, and
+without touching what is on disk."""
+import os
+import stat
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
+from tallytest import TALLY, check, file_digest, run, scratch  # noqa: E402
+
+work = scratch("hostile-paths")
+os.chdir(work)
+small = ["run", "--tasks", "2", "--samples", "1000", "--seed", "3", "--quiet"]
+# Enough work that a refusal which came only after computing would take far longer than 5 s.
+big = ["run", "--tasks", "4", "--samples", "4000000000000", "--seed", "3", "--quiet"]
+failures = 0
+
+
+def refused(label, args, word, extra_check=lambda: True):
+    global failures
+    t0 = time.monotonic()
+    try:
+        p = run([TALLY, *big, *args], timeout=10)
+        code, err = p.returncode, p.stderr.strip()
+    except subprocess.TimeoutExpired:
+        code, err = "timeout", ""
+    seconds = time.monotonic() - t0
+    ok = code == 2 and seconds < 5 and len(err.splitlines()) == 1 and word in err and extra_check()
+    print(f"{'ok  ' if ok else 'FAIL'} {label}: exit {code} in {seconds:.1f} s: {err[-300:]}")
+    if not ok:
+        failures += 1
+
+
+run([TALLY, *small, "-o", "good.h5"], check=0)
+good = file_digest("good.h5")
+intact = lambda: file_digest("good.h5") == good  # noqa: E731
+
+# A: aliasing.
+refused("-o k.h5 --checkpoint k.h5", ["-o", "k.h5", "--checkpoint", "k.h5"], "same file",
+        lambda: not os.path.exists("k.h5"))
+refused("-o k.h5 --checkpoint ./k.h5", ["-o", "k.h5", "--checkpoint", "./k.h5"], "same file",
+        lambda: not os.path.exists("k.h5"))
+refused("-o k.h5 --checkpoint <abs>/k.h5", ["-o", "k.h5", "--checkpoint", os.path.join(work, "k.h5")], "same file")
+refused("-o c.prev --checkpoint c", ["-o", "c.prev", "--checkpoint", "c"], "same file")
+os.link("good.h5", "hard.ckpt")
+refused("checkpoint a hard link to the output", ["-o", "good.h5", "--force", "--checkpoint", "hard.ckpt"],
+        "same file", intact)
+os.mkdir("sub")
+refused("-o sub/../k.h5 --checkpoint k.h5", ["-o", "sub/../k.h5", "--checkpoint", "k.h5"], "same file")
+
+# B: symlinks (refused, documented), device nodes, fifos, directories — even with --force.
+os.symlink("good.h5", "link.h5")
+refused("-o a symlink --force", ["-o", "link.h5", "--force"], "symbolic link",
+        lambda: os.path.islink("link.h5") and intact())
+refused("--checkpoint a symlink", ["-o", "new.h5", "--checkpoint", "link.h5"], "symbolic link",
+        lambda: os.path.islink("link.h5") and intact())
+os.symlink("nowhere.h5", "dangling.h5")
+refused("-o a dangling symlink", ["-o", "dangling.h5"], "symbolic link",
+        lambda: os.path.islink("dangling.h5") and not os.path.exists("nowhere.h5"))
+os.mkfifo("fifo.h5")
+refused("-o a fifo --force", ["-o", "fifo.h5", "--force"], "not a regular file",
+        lambda: stat.S_ISFIFO(os.lstat("fifo.h5").st_mode))
+if os.geteuid() == 0:
+    os.mknod("null.h5", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    refused("-o a character device --force", ["-o", "null.h5", "--force"], "not a regular file",
+            lambda: stat.S_ISCHR(os.lstat("null.h5").st_mode))
+refused("-o a directory --force", ["-o", "sub", "--force"], "directory", lambda: os.path.isdir("sub"))
+
+# E: the checkpoint directory is checked with the output.
+refused("--checkpoint in a missing directory", ["-o", "e.h5", "--checkpoint", "missing/e.ckpt"], "does not exist",
+        lambda: not os.path.exists("e.h5"))
+if os.geteuid() == 0:
+    # Root ignores permission bits; a read-only mount refuses even root.
+    os.mkdir("ro")
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tally-ro", "ro"]).returncode == 0:
+        try:
+            refused("--checkpoint in a read-only directory", ["-o", "e.h5", "--checkpoint", "ro/e.ckpt"],
+                    "not writable", lambda: not os.path.exists("e.h5"))
+        finally:
+            subprocess.run(["umount", "ro"])
+
+sys.exit(1 if failures else 0)
