@@ -54,7 +54,9 @@ std::optional<Message> MpiTransport::poll(int source) {
     if (done || rc != MPI_SUCCESS) break;
     if (clock_.now() - start > deadline_) {
       fail(m.source, "a message from it did not complete");
-      return std::nullopt;  // the request is left behind with its buffer: never freed
+      // MPI may still write into the buffer: it is kept (never freed) with the request.
+      abandoned_.push_back({m.source, request, std::move(m.words), start});
+      return std::nullopt;
     }
     idle_pause(round);
   }
