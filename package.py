@@ -45,6 +45,7 @@ class Tally(CMakePackage):
     depends_on("hdf5@1.10.7:~mpi")
     depends_on("cli11@2:")
     depends_on("fmt@9:")
+    depends_on("nlohmann-json@3:")  # the one JSON writer (src/io/json)
     depends_on("random123")
     depends_on("xxhash@0.8:")
     depends_on("benchmark", when="+benchmarks")

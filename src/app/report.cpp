@@ -90,7 +90,10 @@ void print_run_summary(const io::RunRecord& r, const std::string& file, int exit
   for (std::size_t i = 0; i < r.rank_hosts.size(); ++i) per_host[r.rank_hosts[i]].push_back(i);
   for (const auto& [host, ranks] : per_host) {
     std::string list;
-    for (auto rank : ranks) list += (list.empty() ? "" : ",") + std::to_string(rank);
+    for (auto rank : ranks) {
+      if (!list.empty()) list += ',';
+      list += std::to_string(rank);  // appended, not "," + …: g++ 12 warns (-Wrestrict) on that
+    }
     fmt::print("host          {}: rank(s) {}\n", host.empty() ? "?" : host, list);
   }
   fmt::print("time          {:.3f} s this start, {:.3f} s in all, {} restart(s)\n", r.wall_seconds,

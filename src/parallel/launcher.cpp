@@ -22,4 +22,10 @@ int launcher_rank() {
   return under_mpi_launcher() && rank != nullptr ? std::atoi(rank) : 0;
 }
 
+int launcher_size() {
+  // srun's step size only counts under srun itself: a batch script has none.
+  const char* size = first_env({"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS"});
+  return under_mpi_launcher() && size != nullptr ? std::atoi(size) : 0;
+}
+
 }  // namespace tally::parallel

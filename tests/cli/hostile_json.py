@@ -6,6 +6,7 @@ exact JSON numbers, equal to the NumPy reference of docs/streams.md. Parsed by
 Python's json module from strictly decoded UTF-8."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -85,4 +86,5 @@ expect("the last progress line says 100 %", docs and docs[-1]["progress"] == 1 a
        docs and docs[-1])
 
 print(f"{len(failures)} failure(s)" if failures else "all JSON outputs valid")
+shutil.rmtree(work, ignore_errors=True)
 sys.exit(1 if failures else 0)

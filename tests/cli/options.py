@@ -5,6 +5,7 @@ followed, enumerated options checked by CLI11 and listed in --help. Every refusa
 one stderr line and exit 2. Runs the real binary."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -103,4 +104,5 @@ d, _ = run_json("--stream", "numpy", "--file-locking", "off", "--resume", "never
 expect("the words still select what they name", d is not None and d["stream"] == "numpy")
 
 print(f"{len(failures)} failure(s)" if failures else "all option checks passed")
+shutil.rmtree(work, ignore_errors=True)
 sys.exit(1 if failures else 0)
