@@ -210,11 +210,12 @@ class Cluster:
                 return net
         raise RuntimeError("no free 10.78.X.0/24 subnet for the emulated nodes")
 
-    @staticmethod
-    def _free_port():
+    def _free_port(self):
         # slurmctld listens on the host: two clusters side by side need two ports. The
         # slurmds sit in their nodes' network namespaces, where port+1 is always free.
-        for port in range(17917, 17999, 2):
+        # Each tag starts from a port of its own, so two clusters starting at once rarely race.
+        for k in range(41):
+            port = 17917 + 2 * ((int(self.tag) + k) % 41)
             with socket.socket() as s:
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 try:

@@ -9,6 +9,7 @@ daemons, processes) -- after SIGKILL only once `cluster.py cleanup` has run, and
 cleanup must leave a cluster whose owner is alive untouched. Two Slurm clusters run side
 by side on different subnets and ports, and mpirun and srun reach the nodes of each.
 Usage: fixture_test.py   (exit 77 = skipped: no network namespaces here)"""
+import atexit
 import os
 import select
 import signal
@@ -58,17 +59,35 @@ def alive(pid):
 
 
 class Held:
+    everyone = []
+
     def __init__(self, mode, slurm=False):
         self.mode = mode
         self.proc = subprocess.Popen([sys.executable, __file__, "hold", mode, "slurm" if slurm else "plain"],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        Held.everyone.append(self)
+
+    @staticmethod
+    def end_all():
+        """However this test ends, no cluster it made outlives it: SIGTERM, then the sweep."""
+        running = [h for h in Held.everyone if h.proc.poll() is None]
+        for held in running:
+            held.proc.send_signal(signal.SIGTERM)
+        for held in running:
+            try:
+                held.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                held.proc.kill()
+        if running:
+            subprocess.run([sys.executable, os.path.join(here, "cluster.py"), "cleanup"], capture_output=True,
+                           timeout=120)
 
     def ready(self):
         ready, _, _ = select.select([self.proc.stdout], [], [], 120)
         line = self.proc.stdout.readline().split() if ready else []
         if not line or line[0] != "ready":
             self.proc.kill()
-            sys.exit(f"{mode}: the cluster did not start: {self.proc.stderr.read()[-2000:]}")
+            sys.exit(f"{self.mode}: the cluster did not start: {self.proc.stderr.read()[-2000:]}")
         self.tag, self.net, self.port, hosts = line[1], line[2], line[3], line[4]
         self.hosts = hosts.split(",")
         self.pids = [int(p) for p in line[5:]]
@@ -108,6 +127,8 @@ if __name__ == "__main__" and sys.argv[1:2] == ["hold"]:
     sys.exit(0)
 
 mn.skip_unless_permitted(slurm=True)
+atexit.register(Held.end_all)
+signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
 t0 = time.monotonic()
 a, b = Held("wait", slurm=True), Held("wait", slurm=True)  # started side by side
 a.ready(), b.ready()

@@ -174,9 +174,10 @@ with Cluster(3, work, slurm=name.startswith(("srun", "recovery_srun"))) as clust
             if name in ("recovery_srun_node_stopped", "recovery_mpirun_rank_stopped", "recovery_srun_node_unplugged"):
                 # The launcher waits for a stopped or unreachable rank: end it, and see the launcher end.
                 cluster.signal_node(victim, signal.SIGKILL)
+            t_end = time.monotonic()
             code, err = finish(proc, 90)
             print(f"results {written - t_fault:.1f} s after the fault, survivors gone {gone:.1f} s later, "
-                  f"launcher exit {code}")
+                  f"launcher exit {code} {time.monotonic() - t_end:.1f} s later")
             if not os.path.exists(out):
                 problems.append(f"no results file; launcher said: {err[-1500:]}")
             else:
