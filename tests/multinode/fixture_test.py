@@ -12,6 +12,7 @@ Usage: fixture_test.py   (exit 77 = skipped: no network namespaces here)"""
 import atexit
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -25,6 +26,7 @@ import cluster as mn  # noqa: E402
 
 def hold(mode, slurm):
     work = tempfile.mkdtemp(prefix="tally-mnfix-")
+    atexit.register(shutil.rmtree, work, True)
     with mn.Cluster(2, work, slurm=slurm, watchdog=6 if mode == "watchdog" else 0) as c:
         env = c.env()
         pids = []

@@ -20,9 +20,12 @@ Two more faults, same requirements:
   recovery_mpirun_rank_stopped  tally on node2 SIGSTOPped (left stopped), mpirun
                                 --mca orte_enable_recovery 1
   recovery_srun_node_unplugged  node2's link pulled (its processes run on), srun --no-kill
-Usage: scenarios.py NAME   (exit 77 = skipped: no network namespaces here)"""
+Usage: scenarios.py NAME   (exit 77 = skipped: no network namespaces here; the seed is
+TALLY_MULTINODE_SEED, and TALLY_MULTINODE_KEEP=1 keeps the work directory)"""
+import atexit
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -49,6 +52,8 @@ seed = int(os.environ.get("TALLY_MULTINODE_SEED", random.randrange(1 << 30)))
 print(f"scenario {name}, seed {seed} (set TALLY_MULTINODE_SEED to replay)")
 rng = random.Random(seed)
 work = tempfile.mkdtemp(prefix="tally-mn-")
+if not os.environ.get("TALLY_MULTINODE_KEEP"):  # TALLY_MULTINODE_KEEP=1 keeps the files to look at
+    atexit.register(shutil.rmtree, work, True)
 os.chmod(work, 0o755)
 
 
