@@ -15,7 +15,7 @@ namespace tally::app {
 void add_verify_command(CLI::App& app, Action& action) {
   struct Args {
     std::string file;
-    std::uint64_t chunks = 4;
+    std::int64_t chunks = 4;
     bool all = false;
     std::uint64_t seed = 0;
     int threads = 0;
@@ -26,7 +26,7 @@ void add_verify_command(CLI::App& app, Action& action) {
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand("verify", "Prove a results file or checkpoint right: digest, chunk replay, sums, statistics.");
   cmd->add_option("file", args->file, "Results file or checkpoint (HDF5)")->required();
-  cmd->add_option("--chunks", args->chunks, "Random done chunks to recompute")->capture_default_str();
+  cmd->add_option("--chunks", args->chunks, "Random done chunks to recompute (at least 1)")->capture_default_str();
   cmd->add_flag("--all", args->all, "Recompute every done chunk");
   cmd->add_option("--seed", args->seed, "Seed of the chunk sample (default: from the clock, printed)");
   cmd->add_option("--threads", args->threads, "Threads for the replay (default: all available)");
@@ -36,7 +36,8 @@ void add_verify_command(CLI::App& app, Action& action) {
   cmd->final_callback([&action, args] {
     action = [args] {
       VerifyOptions o;
-      o.chunks = args->chunks;
+      if (args->chunks < 1) throw usage_error("--chunks must be at least 1 (--all recomputes every chunk)");
+      o.chunks = std::uint64_t(args->chunks);
       o.all = args->all;
       o.seed = args->seed;
       if (args->threads < 0) throw usage_error("--threads must be positive");

@@ -18,7 +18,7 @@ struct Check {
 };
 
 struct VerifyOptions {
-  std::uint64_t chunks = 4;      ///< random chunks to replay
+  std::uint64_t chunks = 4;      ///< random chunks to replay (at least 1)
   bool all = false;              ///< replay every done chunk
   std::uint64_t seed = 0;        ///< which chunks are drawn (0: from the clock)
   int threads = 1;
@@ -26,7 +26,8 @@ struct VerifyOptions {
   io::FileLocking locking = io::FileLocking::kBestEffort;
 };
 
-/// Runs every check; throws a usage Error when the file cannot be read at all.
+/// Runs every check; throws a usage Error (an io::ReadError) when the file is missing
+/// or not HDF5 at all. A checkpoint whose seal fails is never parsed: one failed check.
 [[nodiscard]] std::vector<Check> verify_file(const std::filesystem::path& path, const VerifyOptions& options);
 
 }  // namespace tally::app

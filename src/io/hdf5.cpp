@@ -52,6 +52,29 @@ bool plain_type(hid_t type, H5T_class_t expected_class, std::size_t expected_siz
   return type >= 0 && H5Tget_class(type) == expected_class && H5Tget_size(type) == expected_size;
 }
 
+/// Before a read allocates memory for a dataset, its bytes must really be in the file.
+/// tally writes contiguous (or compact) datasets, fully written, so what is stored is
+/// exactly elements × element size and never more than the file itself. A crafted file
+/// that declares 2^28 elements and stores none (storage never allocated, reads would
+/// return fill values) is refused here instead of exhausting memory; so are layouts
+/// tally never writes: chunked/filtered, virtual, or data kept in external files.
+void check_stored_bytes(hid_t set, const char* path, std::uint64_t elements, std::size_t element_size) {
+  if (elements == 0) return;
+  const Id dcpl{H5Dget_create_plist(set), H5Pclose};
+  const H5D_layout_t layout = dcpl.get() < 0 ? H5D_LAYOUT_ERROR : H5Pget_layout(dcpl.get());
+  if ((layout != H5D_CONTIGUOUS && layout != H5D_COMPACT) || H5Pget_external_count(dcpl.get()) != 0)
+    fail_read(std::string("dataset '") + path + "' uses a storage layout tally does not write");
+  const Id owner{H5Iget_file_id(set), H5Fclose};
+  hsize_t file_bytes = 0;
+  if (owner.get() < 0 || H5Fget_filesize(owner.get(), &file_bytes) < 0)
+    fail_read(std::string("dataset '") + path + "': the file's size cannot be determined");
+  const unsigned __int128 claimed = static_cast<unsigned __int128>(elements) * element_size;
+  const hsize_t stored = H5Dget_storage_size(set);
+  if (claimed > file_bytes || stored != claimed)
+    fail_read(std::string("dataset '") + path + "' claims " + std::to_string(elements) + " elements but the file stores " +
+              std::to_string(stored) + " of their bytes (file " + std::to_string(file_bytes) + " bytes)");
+}
+
 template <typename T>
 T read_scalar_attribute(const Id& object, const char* name, hid_t mem_type, H5T_class_t expected_class) {
   const Id attr = open_attribute(object, name);
@@ -79,6 +102,7 @@ std::vector<T> read_dataset(const Id& file, const char* path, std::uint64_t expe
   if (n < 0 || std::uint64_t(n) != expected)
     fail_read(std::string("dataset '") + path + "' has " + std::to_string(n) + " elements, expected " +
               std::to_string(expected));
+  check_stored_bytes(set.get(), path, expected, sizeof(T));
   std::vector<T> values(expected);
   if (expected > 0 && H5Dread(set.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0)
     fail_read(std::string("dataset '") + path + "' cannot be read (truncated or corrupt)");
@@ -293,6 +317,7 @@ std::vector<__int128> read_int128s(const Id& file, const char* path, std::uint64
   const Id type{H5Dget_type(set.get()), H5Tclose};
   if (!is_int128_type(type.get())) fail_read(std::string("dataset '") + path + "' is not tally's int128 type");
   checked_length(set, path, expected);
+  check_stored_bytes(set.get(), path, expected, sizeof(Int128Words));
   std::vector<Int128Words> words(expected);
   const Id mem = int128_type();
   if (expected > 0 && H5Dread(set.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, words.data()) < 0)
@@ -311,6 +336,7 @@ std::vector<std::string> read_strings(const Id& file, const char* path, std::uin
   const std::size_t width = H5Tget_size(type.get());
   if (width == 0 || width > (1u << 16)) fail_read(std::string("dataset '") + path + "' has an absurd string size");
   checked_length(set, path, expected);
+  check_stored_bytes(set.get(), path, expected, width);
   std::vector<char> packed(expected * width, '\0');
   if (expected > 0 && H5Dread(set.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, packed.data()) < 0)
     fail_read(std::string("dataset '") + path + "' cannot be read (truncated or corrupt)");

@@ -10,6 +10,8 @@
 namespace tally::io {
 
 inline constexpr std::uint64_t kSealBytes = 512;  ///< HDF5 user block size (a power of two ≥ 512)
+/// The seal's first line; readers recognise a sealed file by it before parsing anything.
+inline constexpr const char* kSealMagic = "tally-seal v1";
 
 /// Writes the seal into the user block of a closed HDF5 file created with kSealBytes of
 /// user block: "tally-seal v1", the digest of bytes [512, end) and their count.

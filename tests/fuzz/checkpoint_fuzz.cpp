@@ -1,6 +1,15 @@
-// libFuzzer target: arbitrary bytes as the newest checkpoint (a valid previous
+// libFuzzer targets: arbitrary bytes as the newest checkpoint (a valid previous
 // generation beside it). Loading must end in a record holding the true sums or in a
 // tally::Error — never a crash, a hang or a sanitizer report.
+//
+// Built twice (tests/fuzz/CMakeLists.txt):
+// - tally_checkpoint_fuzz: the input is the whole file, so nearly every mutation stops
+//   at the seal (the first thing a load checks).
+// - tally_checkpoint_sealed_fuzz (TALLY_FUZZ_BEHIND_SEAL): the input is the HDF5 part;
+//   the target puts a user block before it and seals it, so every mutation reaches
+//   libhdf5 and tally's checks behind the seal (types and sizes, stored bytes, ledger
+//   bounds, fingerprint, digest). The same file is also read as `tally inspect` and
+//   `tally verify` read it (io::read_tally_file), which must return or throw a ReadError.
 #include <unistd.h>
 
 #include <cstdint>
@@ -13,6 +22,8 @@
 #include "core/error.hpp"
 #include "core/kernel.hpp"
 #include "io/checkpoint.hpp"
+#include "io/results_file.hpp"
+#include "io/seal.hpp"
 
 namespace {
 namespace fs = std::filesystem;
@@ -22,7 +33,7 @@ struct World {
   fs::path dir;
   io::CheckpointStore store;
   core::Config config;
-  std::int64_t total = 0;
+  core::i128 total = 0;
 };
 
 World& world() {
@@ -43,7 +54,16 @@ World& world() {
     store.save(r);
     store.save(r);  // the previous generation is valid
     const char* seed_out = std::getenv("TALLY_FUZZ_WRITE_SEED");  // to build a seed corpus
-    if (seed_out != nullptr) fs::copy_file(store.path(), seed_out, fs::copy_options::overwrite_existing);
+    if (seed_out != nullptr) {
+#ifdef TALLY_FUZZ_BEHIND_SEAL
+      // The seed is the part after the user block: the target seals it again.
+      std::ifstream in(store.path(), std::ios::binary);
+      in.seekg(std::streamoff(io::kSealBytes));
+      std::ofstream(seed_out, std::ios::binary) << in.rdbuf();
+#else
+      fs::copy_file(store.path(), seed_out, fs::copy_options::overwrite_existing);
+#endif
+    }
     return World{dir, store, c, r.ledger.total_sum()};
   }();
   return w;
@@ -54,8 +74,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   World& w = world();
   {
     std::ofstream out(w.store.path(), std::ios::binary | std::ios::trunc);
+#ifdef TALLY_FUZZ_BEHIND_SEAL
+    out << std::string(io::kSealBytes, '\0');
+#endif
     out.write(reinterpret_cast<const char*>(data), std::streamsize(size));
   }
+#ifdef TALLY_FUZZ_BEHIND_SEAL
+  io::write_seal(w.store.path());
+  try {
+    (void)io::read_tally_file(w.store.path(), io::FileLocking::kOff);
+  } catch (const io::ReadError&) {
+  }
+  if (H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL) != 0) std::abort();
+#endif
   try {
     const auto loaded = w.store.load(w.config);
     if (!loaded || loaded->record.ledger.total_sum() != w.total) std::abort();  // a wrong total is a bug

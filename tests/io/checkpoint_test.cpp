@@ -11,6 +11,7 @@
 #include "core/error.hpp"
 #include "io/hdf5.hpp"
 #include "io/results_file.hpp"
+#include "io/seal.hpp"
 #include "io_test_support.hpp"
 
 namespace tally::io {
@@ -35,12 +36,19 @@ void tamper(const fs::path& p, int how) {
   h5::silence_errors();
   const h5::Id file{H5Fopen(p.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose};
   ASSERT_GE(file.get(), 0);
-  if (how == 0) {  // one chunk sum + 1
+  if (how == 0) {  // one chunk sum + 1 (format 2: the {lo, hi} int128 compound)
+    struct Words {
+      std::uint64_t lo;
+      std::int64_t hi;
+    };
+    const h5::Id type{H5Tcreate(H5T_COMPOUND, sizeof(Words)), H5Tclose};
+    H5Tinsert(type.get(), "lo", HOFFSET(Words, lo), H5T_NATIVE_UINT64);
+    H5Tinsert(type.get(), "hi", HOFFSET(Words, hi), H5T_NATIVE_INT64);
     const h5::Id set{H5Dopen2(file.get(), "chunks/sum", H5P_DEFAULT), H5Dclose};
-    std::vector<std::int64_t> v(std::size_t(H5Sget_simple_extent_npoints(h5::Id{H5Dget_space(set.get()), H5Sclose}.get())));
-    H5Dread(set.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data());
-    v[v.size() / 2] += 1;
-    H5Dwrite(set.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data());
+    std::vector<Words> v(std::size_t(H5Sget_simple_extent_npoints(h5::Id{H5Dget_space(set.get()), H5Sclose}.get())));
+    ASSERT_GE(H5Dread(set.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), 0);
+    v[v.size() / 2].lo += 1;
+    ASSERT_GE(H5Dwrite(set.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), 0);
   } else if (how == 1) {  // restarts attribute changed
     const h5::Id attr{H5Aopen(file.get(), "restarts", H5P_DEFAULT), H5Aclose};
     const std::int64_t value = 99;
@@ -113,14 +121,28 @@ TEST(Checkpoint, FallbackNeverPushesOutTheGoodPreviousGeneration) {
   fs::remove_all(dir);
 }
 
-TEST(Checkpoint, CorruptionEndsInFallbackOrExit3NeverAWrongTotal) {
+/// True when a load's reason is the seal's (io/seal.cpp) or the empty-file check before it.
+bool stopped_at_seal(const std::string& why) {
+  for (const char* seal : {"than its seal", "no tally seal", "after its seal", "whole-file digest", "empty or unreadable"})
+    if (why.find(seal) != std::string::npos) return true;
+  return false;
+}
+
+struct TrialCounts {
+  int fallbacks = 0, refusals = 0, intact = 0, behind_seal = 0;
+};
+
+/// Damages one or both generations in seeded ways and loads. With `reseal`, every
+/// damaged file that still has its user block is sealed again, so the damage gets past
+/// the seal and reaches libhdf5 and tally's validation behind it (types and sizes,
+/// stored bytes, ledger bounds, fingerprint, digest) — the path the seal now shields.
+TrialCounts corruption_trials(const std::string& name, bool reseal, int trials) {
   const unsigned seed = std::random_device{}();
   std::mt19937_64 rng(seed);
-  std::printf("corruption seed %u\n", seed);
-  const auto dir = scratch_dir("corrupt");
-  int fallbacks = 0, refusals = 0, intact = 0;
-  constexpr int kTrials = 120;
-  for (int trial = 0; trial < kTrials; ++trial) {
+  std::printf("%s: corruption seed %u\n", name.c_str(), seed);
+  const auto dir = scratch_dir(name);
+  TrialCounts n;
+  for (int trial = 0; trial < trials; ++trial) {
     const auto record = computed_record(trial % 2 ? core::StreamKind::kNumpy : core::StreamKind::kFast, false,
                                         trial % 5 == 0);
     const CheckpointStore store(dir / ("t" + std::to_string(trial) + ".ckpt"), FileLocking::kBestEffort);
@@ -134,7 +156,11 @@ TEST(Checkpoint, CorruptionEndsInFallbackOrExit3NeverAWrongTotal) {
       switch (kind) {
         case 0: bytes.resize(rng() % bytes.size()); write_bytes(victim, bytes); break;
         case 1:
-          for (int f = 0, n = 1 + int(rng() % 16); f < n; ++f) bytes[rng() % bytes.size()] ^= char(1 + rng() % 255);
+          for (int f = 0, k = 1 + int(rng() % 16); f < k; ++f) {
+            // Behind the seal only the HDF5 part is worth damaging.
+            const std::size_t at = reseal ? kSealBytes + rng() % (bytes.size() - kSealBytes) : rng() % bytes.size();
+            bytes[at] ^= char(1 + rng() % 255);
+          }
           write_bytes(victim, bytes);
           break;
         case 2: write_bytes(victim, ""); break;
@@ -148,26 +174,45 @@ TEST(Checkpoint, CorruptionEndsInFallbackOrExit3NeverAWrongTotal) {
         }
         default: tamper(victim, kind - 4); break;
       }
+      if (reseal && kind != 7 && fs::file_size(victim) >= kSealBytes) write_seal(victim);
     }
-    SCOPED_TRACE("trial " + std::to_string(trial) + " kind " + std::to_string(kind) + " seed " + std::to_string(seed));
+    SCOPED_TRACE(name + " trial " + std::to_string(trial) + " kind " + std::to_string(kind) + " seed " +
+                 std::to_string(seed));
     try {
       const auto loaded = store.load(record.ledger.config());
-      ASSERT_TRUE(loaded);
+      EXPECT_TRUE(loaded);
+      if (!loaded) continue;
       expect_same_results(record, loaded->record);  // whatever was used, it holds the true sums
-      if (loaded->source == store.previous_path()) ++fallbacks;
-      else ++intact;
+      if (loaded->source == store.previous_path()) ++n.fallbacks;
+      else ++n.intact;
+      for (const auto& w : loaded->warnings)
+        if (!stopped_at_seal(w)) ++n.behind_seal;
     } catch (const Error& e) {
       EXPECT_EQ(e.code(), ExitCode::kCheckpoint) << e.what();
-      ++refusals;
+      ++n.refusals;
+      if (!stopped_at_seal(e.what())) ++n.behind_seal;
     }
     // Whatever path the load took, our RAII closed every HDF5 object it opened.
     EXPECT_EQ(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL), 0);
   }
-  std::printf("%d trials: %d fell back, %d refused (exit 3), %d newest still intact\n", kTrials, fallbacks, refusals,
-              intact);
-  EXPECT_GT(fallbacks, kTrials / 3);
-  EXPECT_GT(refusals, 0);
+  std::printf("%d trials: %d fell back, %d refused (exit 3), %d newest still intact; %d stopped behind the seal\n",
+              trials, n.fallbacks, n.refusals, n.intact, n.behind_seal);
   fs::remove_all(dir);
+  return n;
+}
+
+TEST(Checkpoint, CorruptionEndsInFallbackOrExit3NeverAWrongTotal) {
+  constexpr int kTrials = 120;
+  const auto n = corruption_trials("corrupt", false, kTrials);
+  EXPECT_GT(n.fallbacks, kTrials / 3);
+  EXPECT_GT(n.refusals, 0);
+}
+
+TEST(Checkpoint, CorruptionBehindAValidSealNeverGivesAWrongTotal) {
+  constexpr int kTrials = 120;
+  const auto n = corruption_trials("resealed", true, kTrials);
+  EXPECT_GT(n.fallbacks, kTrials / 3);
+  EXPECT_GT(n.behind_seal, kTrials / 3) << "the damage should reach the checks behind the seal";
 }
 
 }  // namespace
