@@ -16,9 +16,16 @@ The recovery scenarios inject the fault at a seeded random moment of a >= 10 s r
 require: complete WITHOUT a restart, bits equal to the threads-only run, the lost rank
 in lost/ (rank 1, host node2), and every surviving rank gone within --peer-timeout + 30 s
 of the results file. Verdicts come from the results file, never the launcher's code.
-Usage: scenarios.py NAME   (exit 77 = skipped: no network namespaces here)"""
+Two more faults, same requirements:
+  recovery_mpirun_rank_stopped  tally on node2 SIGSTOPped (left stopped), mpirun
+                                --mca orte_enable_recovery 1
+  recovery_srun_node_unplugged  node2's link pulled (its processes run on), srun --no-kill
+Usage: scenarios.py NAME   (exit 77 = skipped: no network namespaces here; the seed is
+TALLY_MULTINODE_SEED, and TALLY_MULTINODE_KEEP=1 keeps the work directory)"""
+import atexit
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -40,11 +47,13 @@ BOUND = PEER_TIMEOUT + 30
 LAUNCH_TIMEOUT = 240
 
 name = sys.argv[1]
-skip_unless_permitted()
+skip_unless_permitted(slurm="srun" in name or "sbatch" in name)
 seed = int(os.environ.get("TALLY_MULTINODE_SEED", random.randrange(1 << 30)))
 print(f"scenario {name}, seed {seed} (set TALLY_MULTINODE_SEED to replay)")
 rng = random.Random(seed)
 work = tempfile.mkdtemp(prefix="tally-mn-")
+if not os.environ.get("TALLY_MULTINODE_KEEP"):  # TALLY_MULTINODE_KEEP=1 keeps the files to look at
+    atexit.register(shutil.rmtree, work, True)
 os.chmod(work, 0o755)
 
 
@@ -157,7 +166,7 @@ with Cluster(3, work, slurm=name.startswith(("srun", "recovery_srun", "sbatch"))
         args = [TALLY, *workload, "--threads", "2", "--output", out, "--peer-timeout", str(PEER_TIMEOUT)]
         if name == "coordinator_killed":
             cmd = cluster.mpirun(args)
-        elif name == "recovery_mpirun_rank":
+        elif name.startswith("recovery_mpirun"):
             cmd = cluster.mpirun(args, mca=[("orte_enable_recovery", "1")])
         elif name == "recovery_srun_rank":
             cmd = cluster.srun(args)
@@ -178,6 +187,11 @@ with Cluster(3, work, slurm=name.startswith(("srun", "recovery_srun", "sbatch"))
                 os.kill(pid, signal.SIGKILL)
         elif name in ("coordinator_killed", "recovery_srun_node_killed"):
             cluster.signal_node(victim, signal.SIGKILL)
+        elif name == "recovery_mpirun_rank_stopped":
+            for pid in cluster.tally_pids(victim):
+                os.kill(pid, signal.SIGSTOP)
+        elif name == "recovery_srun_node_unplugged":
+            cluster.unplug(victim)
         else:
             cluster.signal_node(victim, signal.SIGSTOP)
         print(f"{name}: fault on {victim} {delay:.2f} s into a {expected_seconds:.1f} s workload")
@@ -207,11 +221,13 @@ with Cluster(3, work, slurm=name.startswith(("srun", "recovery_srun", "sbatch"))
                 time.sleep(0.1)
             gone = time.monotonic() - written
             lingering = [p for pids in survivors.values() for p in pids if alive(p)]
-            if name == "recovery_srun_node_stopped":
-                cluster.signal_node(victim, signal.SIGKILL)  # the launcher waits for a stopped node: end it
+            if name in ("recovery_srun_node_stopped", "recovery_mpirun_rank_stopped", "recovery_srun_node_unplugged"):
+                # The launcher waits for a stopped or unreachable rank: end it, and see the launcher end.
+                cluster.signal_node(victim, signal.SIGKILL)
+            t_end = time.monotonic()
             code, err = finish(proc, 90)
             print(f"results {written - t_fault:.1f} s after the fault, survivors gone {gone:.1f} s later, "
-                  f"launcher exit {code}")
+                  f"launcher exit {code} {time.monotonic() - t_end:.1f} s later")
             if not os.path.exists(out):
                 problems.append(f"no results file; launcher said: {err[-1500:]}")
             else:
