@@ -86,7 +86,14 @@ if models:
     check("cpu_model", prov.get("cpu_model"), models[0])
 head = subprocess.run(["git", "-C", source, "rev-parse", "HEAD"], capture_output=True, text=True)
 if head.returncode == 0:  # built from a git checkout: the commit is recorded at build time
-    check("git_commit (rebuild after committing)", prov.get("git_commit"), head.stdout.strip())
+    commit = prov.get("git_commit", "")
+    committed_at = int(subprocess.run(["git", "-C", source, "log", "-1", "--format=%ct"], capture_output=True,
+                                      text=True).stdout)
+    if os.path.getmtime(tally) > committed_at + 1:  # built after HEAD was committed: it must be HEAD
+        check("git_commit", commit, head.stdout.strip())
+    else:  # HEAD moved since the build: the binary's commit must at least be in HEAD's history
+        known = subprocess.run(["git", "-C", source, "merge-base", "--is-ancestor", commit, "HEAD"])
+        check(f"git_commit {commit} is an ancestor of HEAD (binary older than HEAD)", known.returncode, 0)
     check("git_dirty", prov.get("git_dirty") in ("yes", "no"), True)
 else:
     check("git_commit outside git", prov.get("git_commit"), "unknown")
