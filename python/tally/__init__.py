@@ -6,9 +6,11 @@
     >>> r.z_scores()                         # exact-integer statistics
 
 `tally.reference` is an independent NumPy implementation of both streams;
-`tally.plot` makes the figures of `scripts/analyze`. docs/python.md has a session.
+`tally.plot` makes the figures of `scripts/analyze` (it needs matplotlib, so it is
+imported on demand). docs/python.md has a session.
 """
-from .results import FormatError, Results
+from . import reference, stats
+from .results import FormatError, Results, check_in_subprocess
 from .stats import z_score
 
-__all__ = ["FormatError", "Results", "z_score"]
+__all__ = ["FormatError", "Results", "check_in_subprocess", "reference", "stats", "z_score"]

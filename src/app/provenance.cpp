@@ -7,7 +7,7 @@
 #include <fstream>
 
 #include "app/build_info.hpp"
-#include "core/kernel_fast.hpp"
+#include "core/cpu.hpp"
 #include "core/version.hpp"
 #include "io/hdf5.hpp"
 
@@ -48,7 +48,7 @@ std::map<std::string, std::string> collect_provenance(const std::string& mpi_lib
       {"build_type", build::kBuildType},
       {"compiler", build::kCompiler},
       {"compiler_flags", build::kCompilerFlags},
-      {"kernel_path", core::kernel_path_name()},
+      {"kernel_path", std::string(core::kernel_path_name())},
       {"cpu_model", cpu_model()},
       {"mpi_library", mpi_library},
       {"hdf5_version", io::h5::library_version()},

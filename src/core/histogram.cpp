@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/cpu.hpp"
 #include "core/stream_fast.hpp"
 #include "core/stream_numpy.hpp"
 
@@ -17,10 +18,16 @@ std::string histogram_problem(const Config& c) {
 }
 
 void add_counts(const FastStream& s, TaskId t, IndexRange r, std::span<std::int64_t> counts) {
+  if (s.mode() == FastStream::Mode::kPacked && use_avx512()) return add_counts_avx512(s, t, r, counts);
+  add_counts_portable(s, t, r, counts);
+}
+
+void add_counts_portable(const FastStream& s, TaskId t, IndexRange r, std::span<std::int64_t> counts) {
+  if (r.begin >= r.end) return;
   switch (s.mode()) {
     case FastStream::Mode::kConstant: counts[0] += std::int64_t(r.size()); return;
     case FastStream::Mode::kWide:
-      for (Index n = r.begin; n < r.end; ++n) ++counts[std::uint64_t(s.value(t, n) - s.range().lo)];
+      for (Index n = r.begin; n < r.end; ++n) ++counts[std::uint64_t(s.value(t, n)) - std::uint64_t(s.range().lo)];
       return;
     case FastStream::Mode::kPacked: break;
   }
@@ -52,7 +59,7 @@ void add_counts(const NumpyStream& s, TaskId t, IndexRange r, std::span<std::int
     const Index first = std::max(r.begin, block * per_block), last = std::min(r.end, (block + 1) * per_block);
     for (Index u = first; u < last; ++u) {
       const unsigned i = unsigned(u - block * per_block);
-      const std::uint64_t x = s.wide() ? words[i] : (i % 2 == 0 ? words[i / 2] & 0xffffffffu : words[i / 2] >> 32);
+      const std::uint64_t x = s.unit_in_block(words, i);
       std::uint64_t d = 0;
       if (s.accept(x, d)) ++counts[d];
     }
@@ -60,11 +67,16 @@ void add_counts(const NumpyStream& s, TaskId t, IndexRange r, std::span<std::int
 }
 
 void add_tail_counts(const NumpyStream& s, TaskId t, Index n, std::uint64_t missing, std::span<std::int64_t> counts) {
-  for (Index u = n; missing > 0; ++u) {
-    std::uint64_t d = 0;
-    if (s.accept(s.unit(t, u), d)) {
-      ++counts[d];
-      --missing;
+  // Block by block, as NumpyStream::tail: each Philox block is computed once.
+  const unsigned per_block = s.units_per_block();
+  for (std::uint64_t block = n / per_block; missing > 0; ++block) {
+    const auto words = s.block(t, block);
+    for (unsigned i = block == n / per_block ? unsigned(n % per_block) : 0; i < per_block && missing > 0; ++i) {
+      std::uint64_t d = 0;
+      if (s.accept(s.unit_in_block(words, i), d)) {
+        ++counts[d];
+        --missing;
+      }
     }
   }
 }

@@ -1,12 +1,15 @@
 #pragma once
 // Opt-in per-task value counts (`tally run --histogram`): how often each value of a
-// small span was drawn. Counted from the streams' scalar definitions, value by value,
-// so it is exact and layout-free but costs far more than a sum (docs/performance.md).
+// small span was drawn. Counts are exact and layout-free: every path counts exactly the
+// values of the streams' definitions. The fast stream has an AVX-512 path (vector
+// digits, scalar counting into several tables); the portable paths are the readable
+// definition the tests hold it against (docs/performance.md has the costs).
 #include <cstdint>
 #include <span>
 #include <string>
 
 #include "core/config.hpp"
+#include "core/cpu.hpp"
 
 namespace tally::core {
 
@@ -20,8 +23,14 @@ inline constexpr std::uint64_t kMaxHistogramCells = std::uint64_t{1} << 26;
 class FastStream;
 class NumpyStream;
 
-/// Adds the counts of values [r.begin, r.end) of task t to `counts` (one per value lo…hi).
+/// Adds the counts of values [r.begin, r.end) of task t to `counts` (one per value lo…hi),
+/// on the best path for this CPU (TALLY_KERNEL=portable forces the portable one).
 void add_counts(const FastStream& s, TaskId t, IndexRange r, std::span<std::int64_t> counts);
+/// Portable path: word by word from the scalar definition.
+void add_counts_portable(const FastStream& s, TaskId t, IndexRange r, std::span<std::int64_t> counts);
+/// AVX-512 path (packed mode; edges and other modes go to the portable path). Only call
+/// when cpu_has_avx512() is true.
+void add_counts_avx512(const FastStream& s, TaskId t, IndexRange r, std::span<std::int64_t> counts);
 /// Numpy stream: accepted units of raw units [r.begin, r.end).
 void add_counts(const NumpyStream& s, TaskId t, IndexRange r, std::span<std::int64_t> counts);
 /// Numpy stream: the task's tail, the first `missing` accepted units from unit n on.

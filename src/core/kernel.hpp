@@ -26,6 +26,12 @@ class Kernel {
   [[nodiscard]] ChunkSum sum_chunk(ChunkId id) const { return sum(config_.task_of(id), config_.indices_of(id)); }
   /// The task's tail: values that make up for `missing` rejected units (numpy only, else 0).
   [[nodiscard]] i128 tail(TaskId t, std::uint64_t missing) const;
+  /// The tails of tasks[i] with missing[i] into out[i], with `threads` OpenMP threads
+  /// (≤ 0: OpenMP's default). Long tails run through the vector kernel in parallel
+  /// pieces (raw units [n, n + m) give the next accepted values when m are still
+  /// needed), short remainders block by block, tasks in parallel.
+  void tails(std::span<const TaskId> tasks, std::span<const std::uint64_t> missing, std::span<i128> out,
+             int threads) const;
 
   /// Histogram (opt-in): adds the counts of the values of chunk `id` to `counts`
   /// (span entries, value lo first), and of task t's tail to `counts`.

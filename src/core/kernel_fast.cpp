@@ -1,30 +1,27 @@
 #include "core/kernel_fast.hpp"
 
 #include <algorithm>
-#include <cstdlib>
-#include <cstring>
+
+#include "core/cpu.hpp"
 
 namespace tally::core {
 
-bool cpu_has_avx512() {
-  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-                          __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
-  return has;
-}
-
-bool simd_allowed() {
-  static const bool allowed = [] {
-    const char* choice = std::getenv("TALLY_KERNEL");
-    return choice == nullptr || std::strcmp(choice, "portable") != 0;
-  }();
-  return allowed;
-}
-
-const char* kernel_path_name() { return simd_allowed() && cpu_has_avx512() ? "avx512" : "portable"; }
-
 ChunkSum sum_fast_portable(const FastStream& s, TaskId t, Index a, Index b) {
   if (s.mode() == FastStream::Mode::kConstant) return {i128{s.range().lo} * i128(b - a), 0};
-  if (s.mode() == FastStream::Mode::kWide) return s.sum_scalar(t, a, b);
+  if (s.mode() == FastStream::Mode::kWide) {
+    u128 offsets = 0;  // d < 2^64 each: exact for any length
+    Philox4x32Ctr words{};
+    std::uint64_t have_block = ~std::uint64_t{0};
+    for (Index n = a; n < b; ++n) {
+      if (n / 2 != have_block) {
+        have_block = n / 2;
+        words = s.block(t, have_block);
+      }
+      const unsigned pair = unsigned(n % 2) * 2;
+      offsets += s.wide_offset(t, n, words[pair] | (std::uint64_t{words[pair + 1]} << 32));
+    }
+    return {i128{s.range().lo} * i128(b - a) + i128(offsets), 0};
+  }
   const unsigned k = s.digits();
   std::uint64_t digits = 0;
   Philox4x32Ctr words{};
@@ -42,7 +39,7 @@ ChunkSum sum_fast_portable(const FastStream& s, TaskId t, Index a, Index b) {
 }
 
 ChunkSum sum_fast(const FastStream& s, TaskId t, Index a, Index b) {
-  if (s.mode() == FastStream::Mode::kPacked && simd_allowed() && cpu_has_avx512()) return sum_fast_avx512(s, t, a, b);
+  if (s.mode() != FastStream::Mode::kConstant && use_avx512()) return sum_fast_avx512(s, t, a, b);
   return sum_fast_portable(s, t, a, b);
 }
 

@@ -1,11 +1,16 @@
-// AVX-512 path of the fast stream, packed mode: eight Philox4x32-10 blocks per
-// iteration, 32-bit words held in 64-bit lanes (vpmuludq reads the low halves, so
-// high-half garbage is harmless), base-s digit sums by multiply-shift division,
-// accumulation in registers. Rejected words (p ≤ 2^-12) are summed like the others and
-// corrected out of line by their (task, word) address, so the sum never depends on the
-// split.
-#include "core/avx512.hpp"
+// AVX-512 paths of the fast stream: eight Philox4x32-10 blocks per iteration, 32-bit
+// words held in 64-bit lanes (vpmuludq reads the low halves, so high-half garbage is
+// harmless), accumulation in registers.
+// - Packed mode: base-s digit sums by multiply-shift division. Rejected words
+//   (p ≤ 2^-12) are summed like the others and corrected out of line by their
+//   (task, word) address, so the sum never depends on the split.
+// - Wide mode: two words make one 64-bit x per value, x·s as a 128-bit product from
+//   vpmuludq partial products; rejected values (rare for most spans) are retried out of
+//   line by their (task, value) address, exactly as FastStream::wide_offset does.
+#include "core/fast_avx512.hpp"
 
+#include <algorithm>
+#include <bit>
 #include <utility>
 
 #include "core/kernel_fast.hpp"
@@ -14,80 +19,75 @@ namespace tally::core {
 
 namespace {
 
-/// floor(v / s) = (v · magic) >> shift for every v < 2^20 (Granlund–Montgomery with
-/// N = 20, l = ceil(log2 s): magic = ceil(2^(N+l) / s) < 2^21).
-struct Divider {
-  std::uint64_t magic;
-  unsigned shift;
-  explicit Divider(std::uint32_t s) {
-    unsigned l = 0;
-    while ((std::uint64_t{1} << l) < s) ++l;
-    shift = 20 + l;
-    magic = ((std::uint64_t{1} << shift) + s - 1) / s;
-  }
-};
+using avx512::Divider;
+using avx512::for_groups;
+using avx512::kStep;
+using avx512::Philox8;
 
-template <unsigned K>
+/// Blocks per call of a vector loop: a 64-bit lane then adds at most 2^24 / 8 · 4 = 2^23
+/// numbers, each below 2^32 (wide mode: 32-bit halves; packed: v < 2^20 and quotients),
+/// so no lane can overflow however long the range. Pieces are added in 128 bits.
+constexpr std::uint64_t kPiece = std::uint64_t{1} << 24;
+
+/// Packed mode, K digits per word. kPow2: s is a power of two, so M = 2^k, nothing is
+/// rejected and v = w >> (32 − k), digits by shifts: no multiplies beyond Philox's.
+template <unsigned K, bool kPow2>
 TALLY_AVX512 std::uint64_t packed_blocks(const FastStream& s, TaskId t, std::uint64_t first_block,
                                          std::uint64_t blocks, std::uint64_t& redo_digits) {
-  const Philox4x32Key key = s.key();
-  __m512i k0[10], k1[10];
-  for (unsigned r = 0; r < 10; ++r) {
-    k0[r] = _mm512_set1_epi64(std::uint32_t(key[0] + r * kPhilox32W0));
-    k1[r] = _mm512_set1_epi64(std::uint32_t(key[1] + r * kPhilox32W1));
-  }
-  const __m512i m0 = _mm512_set1_epi64(kPhilox32M0), m1 = _mm512_set1_epi64(kPhilox32M1);
+  const Philox8 philox(s.key(), t);
   const __m512i modulus = _mm512_set1_epi64(s.word_modulus());
-  const __m512i threshold = _mm512_set1_epi64(s.packed_threshold());
   const __m512i low32 = _mm512_set1_epi64(0xffffffff);
+  // The threshold 2^32 mod M is below M ≤ 2^20: a rejected word has (w·M) mod 2^32 below
+  // 2^20. Flag those (the top 12 bits of the low half zero) and check exactly out of line.
+  const __m512i flag_bits = _mm512_set1_epi64(0xfff00000);
   const Divider divider(s.span32());
   const __m512i magic = _mm512_set1_epi64(std::int64_t(divider.magic));
-  const __m128i shift = _mm_cvtsi32_si128(int(divider.shift));
-  const __m512i task_lo = _mm512_set1_epi64(std::uint32_t(t)), task_hi = _mm512_set1_epi64(std::uint32_t(t >> 32));
-  const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
+  unsigned log2_s = 0;
+  while ((1u << log2_s) < s.span32()) ++log2_s;
+  const __m128i shift = _mm_cvtsi32_si128(int(kPow2 ? log2_s : divider.shift));
+  const __m128i word_shift = _mm_cvtsi32_si128(int(32 - K * log2_s));
 
   // Sum of digits of v = v − (s−1)·Σ⌊v/s^i⌋: accumulate v and the quotients apart and
   // combine once at the end. Rejected lanes are added like the others and corrected
   // out of line, which keeps masks out of the hot loop.
   __m512i acc_v = _mm512_setzero_si512(), acc_q = _mm512_setzero_si512();
   std::uint64_t correction = 0;  // modulo 2^64
-  for (std::uint64_t g = 0; g < blocks; g += 8) {
-    const __m512i ctr = _mm512_add_epi64(_mm512_set1_epi64(std::int64_t(first_block + g)), lane);
-    __m512i c0 = ctr, c1 = _mm512_srli_epi64(ctr, 32), c2 = task_lo, c3 = task_hi;
-    for (unsigned r = 0; r < 10; ++r) {
-      const __m512i p0 = _mm512_mul_epu32(c0, m0), p1 = _mm512_mul_epu32(c2, m1);
-      c0 = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p1, 32), c1, k0[r], 0x96);
-      c2 = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p0, 32), c3, k1[r], 0x96);
-      c1 = p1;
-      c3 = p0;
-    }
-    const __m512i words[4] = {c0, c1, c2, c3};
-    __mmask8 rejected[4];
-    for (unsigned w = 0; w < 4; ++w) {
-      const __m512i m = _mm512_mul_epu32(words[w], modulus);
-      const __m512i v = _mm512_srli_epi64(m, 32);
-      rejected[w] = _mm512_cmplt_epu64_mask(_mm512_and_si512(m, low32), threshold);
-      __m512i q = v;
-      for (unsigned i = 1; i < K; ++i) {
-        q = _mm512_srl_epi64(_mm512_mul_epu32(q, magic), shift);
-        acc_q = _mm512_add_epi64(acc_q, q);
-      }
-      acc_v = _mm512_add_epi64(acc_v, v);
-    }
-    if ((rejected[0] | rejected[1] | rejected[2] | rejected[3]) != 0) [[unlikely]] {
+  for_groups<kStep>(blocks, [&]<int V>(std::uint64_t g, std::integral_constant<int, V>) TALLY_AVX512 {
+    __m512i c[V][4];
+    philox.template operator()<V>(first_block + g, c);
+    for (int u = 0; u < V; ++u) {
+      __mmask8 flagged[4] = {0, 0, 0, 0};
       for (unsigned w = 0; w < 4; ++w) {
-        if (rejected[w] == 0) continue;
-        alignas(64) std::uint64_t raw[8];
-        _mm512_store_si512(raw, words[w]);
-        for (unsigned l = 0; l < 8; ++l) {
-          if (!(rejected[w] >> l & 1)) continue;
-          const std::uint64_t j = 4 * (first_block + g + l) + w;
-          const auto bad = std::uint32_t((std::uint64_t(std::uint32_t(raw[l])) * s.word_modulus()) >> 32);
-          correction += s.digit_sum(s.packed_value(t, j, std::uint32_t(raw[l])), 0, K) - s.digit_sum(bad, 0, K);
+        __m512i v;
+        if constexpr (kPow2) {
+          v = _mm512_srl_epi64(_mm512_and_si512(c[u][w], low32), word_shift);
+        } else {
+          const __m512i m = _mm512_mul_epu32(c[u][w], modulus);
+          v = _mm512_srli_epi64(m, 32);
+          flagged[w] = _mm512_testn_epi64_mask(m, flag_bits);
+        }
+        __m512i q = v;
+        for (unsigned i = 1; i < K; ++i) {
+          q = kPow2 ? _mm512_srl_epi64(q, shift) : _mm512_srl_epi64(_mm512_mul_epu32(q, magic), shift);
+          acc_q = _mm512_add_epi64(acc_q, q);
+        }
+        acc_v = _mm512_add_epi64(acc_v, v);
+      }
+      if ((flagged[0] | flagged[1] | flagged[2] | flagged[3]) != 0) [[unlikely]] {
+        for (unsigned w = 0; w < 4; ++w) {
+          if (flagged[w] == 0) continue;
+          alignas(64) std::uint64_t raw[8];
+          _mm512_store_si512(raw, c[u][w]);
+          for (unsigned l = 0; l < 8; ++l) {
+            if (!(flagged[w] >> l & 1) || !s.packed_rejects(std::uint32_t(raw[l]))) continue;
+            const std::uint64_t j = 4 * (first_block + g + 8 * std::uint64_t(u) + l) + w;
+            const auto bad = std::uint32_t((std::uint64_t(std::uint32_t(raw[l])) * s.word_modulus()) >> 32);
+            correction += s.digit_sum(s.packed_value(t, j, std::uint32_t(raw[l])), 0, K) - s.digit_sum(bad, 0, K);
+          }
         }
       }
     }
-  }
+  });
   const std::uint64_t v = std::uint64_t(_mm512_reduce_add_epi64(acc_v));
   const std::uint64_t q = std::uint64_t(_mm512_reduce_add_epi64(acc_q));
   redo_digits += correction;
@@ -97,15 +97,145 @@ TALLY_AVX512 std::uint64_t packed_blocks(const FastStream& s, TaskId t, std::uin
 using PackedBlocks = std::uint64_t (*)(const FastStream&, TaskId, std::uint64_t, std::uint64_t, std::uint64_t&);
 
 template <unsigned... Ks>
-PackedBlocks pick(unsigned k, std::integer_sequence<unsigned, Ks...>) {
+PackedBlocks pick(unsigned k, bool pow2, std::integer_sequence<unsigned, Ks...>) {
   PackedBlocks chosen = nullptr;
-  ((k == Ks + 1 ? (chosen = &packed_blocks<Ks + 1>, 0) : 0), ...);
+  ((k == Ks + 1 ? (chosen = pow2 ? &packed_blocks<Ks + 1, true> : &packed_blocks<Ks + 1, false>, 0) : 0), ...);
   return chosen;
+}
+
+/// How a wide-mode kernel treats rejections: none possible (s a power of two or 2^64),
+/// rare (added like the others, then corrected out of line) or frequent (masked).
+enum class Rejects { kNone, kRare, kMasked };
+/// Spans below 2^32 need two partial products, larger ones four; 2^64 none.
+enum class WideSpan { kSmall, kBig, kFull };
+
+
+/// Sum of the offsets d of values [2·first_block, 2·(first_block + blocks)) of task t,
+/// blocks a multiple of 8 and at most kPiece (lane sums stay far below 2^64).
+template <WideSpan S, Rejects R>
+TALLY_AVX512 u128 wide_blocks(const FastStream& s, TaskId t, std::uint64_t first_block, std::uint64_t blocks) {
+  const Philox8 philox(s.key(), t);
+  const __m512i low32 = _mm512_set1_epi64(0xffffffff);
+  const __m512i span_lo = _mm512_set1_epi64(std::int64_t(s.span64() & 0xffffffff));
+  const __m512i span_hi = _mm512_set1_epi64(std::int64_t(s.span64() >> 32));
+  const __m512i threshold = _mm512_set1_epi64(std::int64_t(s.wide_threshold()));
+  const unsigned width = unsigned(std::bit_width(s.wide_threshold()));  // threshold < 2^width
+  const __m512i flag_bits = _mm512_set1_epi64(
+      std::int64_t(width <= 32 ? 0xffffffffu : 0xffffffffu & ~((std::uint64_t{1} << (width - 32)) - 1)));
+  // x = word 2i (low half) | word 2i+1 (high half) in one permute: dword 2l of a, dword 2l of b.
+  const __m512i pair = _mm512_set_epi32(30, 14, 28, 12, 26, 10, 24, 8, 22, 6, 20, 4, 18, 2, 16, 0);
+
+  // d < 2^32 (small spans) in one accumulator; wider d as low and high 32-bit halves.
+  __m512i acc_lo = _mm512_setzero_si512(), acc_hi = _mm512_setzero_si512();
+  u128 correction = 0;  // modulo 2^128: what the vector loop added wrongly or skipped
+  for_groups<kStep>(blocks, [&]<int V>(std::uint64_t g, std::integral_constant<int, V>) TALLY_AVX512 {
+    __m512i c[V][4];
+    philox.template operator()<V>(first_block + g, c);
+    for (int u = 0; u < V; ++u) {
+      // Value 2b takes words 0, 1 of block b; value 2b + 1 words 2, 3.
+      const __m512i xs[2] = {_mm512_permutex2var_epi32(c[u][0], pair, c[u][1]),
+                             _mm512_permutex2var_epi32(c[u][2], pair, c[u][3])};
+      __mmask8 flagged[2] = {0, 0};
+      for (unsigned v = 0; v < 2; ++v) {
+        const __m512i x = xs[v];
+        __m512i d;
+        if constexpr (S == WideSpan::kFull) {
+          d = x;
+        } else if constexpr (S == WideSpan::kSmall) {
+          const __m512i p00 = _mm512_mul_epu32(x, span_lo), p10 = _mm512_mul_epu32(_mm512_srli_epi64(x, 32), span_lo);
+          const __m512i mid = _mm512_add_epi64(p10, _mm512_srli_epi64(p00, 32));
+          d = _mm512_srli_epi64(mid, 32);
+          if constexpr (R == Rejects::kRare) {
+            // The threshold is below s < 2^32, so a rejected x has (x·s) mod 2^64 < 2^32:
+            // the low half of `mid` is zero. Flag those (p = 2^-32), check exactly out of line.
+            flagged[v] = _mm512_testn_epi64_mask(mid, low32);
+          } else if constexpr (R == Rejects::kMasked) {
+            const __m512i lo = _mm512_ternarylogic_epi64(_mm512_slli_epi64(mid, 32), p00, low32, 0xF8);
+            flagged[v] = _mm512_cmplt_epu64_mask(lo, threshold);
+          }
+        } else {
+          const __m512i x_hi = _mm512_srli_epi64(x, 32);
+          const __m512i p00 = _mm512_mul_epu32(x, span_lo), p01 = _mm512_mul_epu32(x, span_hi);
+          const __m512i p10 = _mm512_mul_epu32(x_hi, span_lo), p11 = _mm512_mul_epu32(x_hi, span_hi);
+          const __m512i t0 = _mm512_add_epi64(p01, _mm512_srli_epi64(p00, 32));
+          const __m512i t1 = _mm512_add_epi64(p10, _mm512_and_si512(t0, low32));
+          d = _mm512_add_epi64(_mm512_add_epi64(p11, _mm512_srli_epi64(t0, 32)), _mm512_srli_epi64(t1, 32));
+          if constexpr (R == Rejects::kRare) {
+            // t1's low half is the high half of (x·s) mod 2^64: one test flags every
+            // rejected x (and about as many others), checked exactly out of line.
+            flagged[v] = _mm512_testn_epi64_mask(t1, flag_bits);
+          } else if constexpr (R == Rejects::kMasked) {
+            const __m512i lo = _mm512_ternarylogic_epi64(_mm512_slli_epi64(t1, 32), p00, low32, 0xF8);
+            flagged[v] = _mm512_cmplt_epu64_mask(lo, threshold);
+          }
+        }
+        const __mmask8 keep = R == Rejects::kMasked ? __mmask8(~flagged[v]) : __mmask8(0xff);
+        if constexpr (S == WideSpan::kSmall) {
+          acc_lo = _mm512_mask_add_epi64(acc_lo, keep, acc_lo, d);
+        } else {
+          acc_lo = _mm512_mask_add_epi64(acc_lo, keep, acc_lo, _mm512_and_si512(d, low32));
+          acc_hi = _mm512_mask_add_epi64(acc_hi, keep, acc_hi, _mm512_srli_epi64(d, 32));
+        }
+      }
+      if constexpr (R != Rejects::kNone) {
+        if ((flagged[0] | flagged[1]) != 0) [[unlikely]] {
+          for (unsigned v = 0; v < 2; ++v) {
+            if (flagged[v] == 0) continue;
+            alignas(64) std::uint64_t raw[8];
+            _mm512_store_si512(raw, xs[v]);
+            for (unsigned l = 0; l < 8; ++l) {
+              if (!(flagged[v] >> l & 1) || !s.wide_rejects(raw[l])) continue;
+              const Index n = 2 * (first_block + g + 8 * std::uint64_t(u) + l) + v;
+              correction += s.wide_offset(t, n, raw[l]);
+              if constexpr (R == Rejects::kRare) correction -= std::uint64_t((u128{raw[l]} * s.span64()) >> 64);
+            }
+          }
+        }
+      }
+    }
+  });
+  alignas(64) std::uint64_t lo[8], hi[8];
+  _mm512_store_si512(lo, acc_lo);
+  _mm512_store_si512(hi, acc_hi);
+  u128 out = correction;
+  for (unsigned l = 0; l < 8; ++l) out += u128{lo[l]} + (u128{hi[l]} << 32);
+  return out;
+}
+
+using WideBlocks = u128 (*)(const FastStream&, TaskId, std::uint64_t, std::uint64_t);
+
+WideBlocks pick_wide(const FastStream& s, RejectPath path) {
+  const u128 span = s.range().span();
+  const std::uint64_t threshold = s.wide_threshold();
+  const bool rare = path == RejectPath::kAuto ? threshold < (std::uint64_t{1} << 48)  // p < 2^-16
+                                              : path == RejectPath::kRare;
+  if (span == (u128{1} << 64)) return &wide_blocks<WideSpan::kFull, Rejects::kNone>;
+  if (span < (u128{1} << 32)) return rare ? &wide_blocks<WideSpan::kSmall, Rejects::kRare>
+                                          : &wide_blocks<WideSpan::kSmall, Rejects::kMasked>;
+  if (threshold == 0 && path == RejectPath::kAuto) return &wide_blocks<WideSpan::kBig, Rejects::kNone>;
+  return rare ? &wide_blocks<WideSpan::kBig, Rejects::kRare> : &wide_blocks<WideSpan::kBig, Rejects::kMasked>;
+}
+
+ChunkSum sum_wide(const FastStream& s, TaskId t, Index a, Index b, RejectPath path) {
+  // Whole groups of eight blocks (16 values) inside [a, b) go to the vector loop.
+  const std::uint64_t first_block = (a + 1) / 2, end_block = b / 2;
+  if (end_block < first_block + 8) return sum_fast_portable(s, t, a, b);
+  const std::uint64_t blocks = (end_block - first_block) / 8 * 8;
+  const Index mid_begin = 2 * first_block, mid_end = 2 * (first_block + blocks);
+  const WideBlocks kernel = pick_wide(s, path);
+  u128 offsets = 0;
+  for (std::uint64_t p = 0; p < blocks; p += std::min(kPiece, blocks - p))
+    offsets += kernel(s, t, first_block + p, std::min(kPiece, blocks - p));
+  const i128 middle = i128{s.range().lo} * i128(mid_end - mid_begin) + i128(offsets);
+  const auto head = sum_fast_portable(s, t, a, mid_begin), tail = sum_fast_portable(s, t, mid_end, b);
+  return {middle + head.sum + tail.sum, 0};
 }
 
 }  // namespace
 
-ChunkSum sum_fast_avx512(const FastStream& s, TaskId t, Index a, Index b) {
+ChunkSum sum_fast_avx512(const FastStream& s, TaskId t, Index a, Index b, RejectPath path) {
+  if (s.mode() == FastStream::Mode::kWide) return sum_wide(s, t, a, b, path);
+  if (s.mode() != FastStream::Mode::kPacked) return sum_fast_portable(s, t, a, b);
   const std::uint64_t per_block = 4 * std::uint64_t(s.digits());
   // Whole groups of eight blocks inside [a, b) go to the vector loop; edges to the portable path.
   const std::uint64_t first_block = (a + per_block - 1) / per_block;
@@ -114,10 +244,15 @@ ChunkSum sum_fast_avx512(const FastStream& s, TaskId t, Index a, Index b) {
   const std::uint64_t blocks = (end_block - first_block) / 8 * 8;
   const Index mid_begin = first_block * per_block, mid_end = (first_block + blocks) * per_block;
 
-  std::uint64_t redo = 0;
-  const std::uint64_t digits =
-      pick(s.digits(), std::make_integer_sequence<unsigned, 20>{})(s, t, first_block, blocks, redo);
-  const i128 middle = i128{s.range().lo} * i128(mid_end - mid_begin) + i128(digits + redo);
+  const PackedBlocks kernel =
+      pick(s.digits(), (s.span32() & (s.span32() - 1)) == 0, std::make_integer_sequence<unsigned, 20>{});
+  u128 digits = 0;
+  for (std::uint64_t p = 0; p < blocks; p += std::min(kPiece, blocks - p)) {
+    std::uint64_t redo = 0;  // may stand for a negative correction: add it modulo 2^64
+    const std::uint64_t piece = kernel(s, t, first_block + p, std::min(kPiece, blocks - p), redo);
+    digits += std::uint64_t(piece + redo);  // a piece's digit sum is below 2^24 · 4 · 20 · 2^20 < 2^51
+  }
+  const i128 middle = i128{s.range().lo} * i128(mid_end - mid_begin) + i128(digits);
   const auto head = sum_fast_portable(s, t, a, mid_begin), tail = sum_fast_portable(s, t, mid_end, b);
   return {middle + head.sum + tail.sum, 0};
 }

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "core/kernel_fast.hpp"
+#include "core/cpu.hpp"
 
 namespace tally::core {
 
@@ -16,7 +16,7 @@ ChunkSum sum_numpy_portable(const NumpyStream& s, TaskId t, Index a, Index b) {
     const Index first = std::max(a, block * per_block), last = std::min(b, (block + 1) * per_block);
     for (Index u = first; u < last; ++u) {
       const unsigned i = unsigned(u - block * per_block);
-      const std::uint64_t x = s.wide() ? words[i] : (i % 2 == 0 ? words[i / 2] & 0xffffffffu : words[i / 2] >> 32);
+      const std::uint64_t x = s.unit_in_block(words, i);
       std::uint64_t d = 0;
       if (s.accept(x, d)) offsets += d;
       else ++missing;
@@ -26,18 +26,7 @@ ChunkSum sum_numpy_portable(const NumpyStream& s, TaskId t, Index a, Index b) {
 }
 
 ChunkSum sum_numpy(const NumpyStream& s, TaskId t, Index a, Index b) {
-  if (s.mode() == NumpyStream::Mode::kLemire32 && simd_allowed() && cpu_has_avx512()) {
-    // The vector loop adds offsets below 2^32 in 64-bit lanes: pieces of at most 2^31
-    // units keep every lane and their reduction exact.
-    constexpr Index kPiece = Index{1} << 31;
-    ChunkSum out;
-    for (Index p = a; p < b; p += std::min(kPiece, b - p)) {
-      const ChunkSum part = sum_numpy_avx512(s, t, p, std::min(b, p + kPiece));
-      out.sum += part.sum;
-      out.missing += part.missing;
-    }
-    return out;
-  }
+  if (s.mode() != NumpyStream::Mode::kConstant && use_avx512()) return sum_numpy_avx512(s, t, a, b);
   return sum_numpy_portable(s, t, a, b);
 }
 

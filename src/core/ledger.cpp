@@ -70,12 +70,20 @@ std::int64_t Ledger::total_count() const {
   return out;
 }
 
-void Ledger::finish_tails(const Kernel& kernel) {
+void Ledger::finish_tails(const Kernel& kernel, int threads) {
+  std::vector<TaskId> tasks;
+  std::vector<std::uint64_t> missing_units;
   for (TaskId t = 0; t < TaskId(config_.tasks); ++t)
     if (!tail_done_[t] && task_complete(t)) {
-      tails_[t] = kernel.tail(t, missing(t));
-      tail_done_[t] = 1;
+      tasks.push_back(t);
+      missing_units.push_back(missing(t));
     }
+  std::vector<i128> tails(tasks.size());
+  kernel.tails(tasks, missing_units, tails, threads);  // in parallel, over tasks and inside long tails
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    tails_[tasks[i]] = tails[i];
+    tail_done_[tasks[i]] = 1;
+  }
 }
 
 Ledger Ledger::restore(const Config& config, const std::vector<std::uint8_t>& done,

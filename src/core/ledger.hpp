@@ -42,9 +42,10 @@ class Ledger {
   [[nodiscard]] i128 total_sum() const;
   [[nodiscard]] std::int64_t total_count() const;
 
-  /// Computes the tails of complete tasks that lack one. Tails are never stored: they
-  /// are a deterministic function of the done chunks, so a restored ledger recomputes them.
-  void finish_tails(const Kernel& kernel);
+  /// Computes the tails of complete tasks that lack one, all at once with `threads`
+  /// OpenMP threads (≤ 0: OpenMP's default). Tails are never stored: they are a
+  /// deterministic function of the done chunks, so a restored ledger recomputes them.
+  void finish_tails(const Kernel& kernel, int threads = 0);
 
   /// Raw access for serialisation.
   [[nodiscard]] const std::vector<std::uint8_t>& done_flags() const { return done_; }

@@ -40,10 +40,7 @@ std::uint64_t FastStream::digit_sum(std::uint32_t v, unsigned first, unsigned la
   return sum;
 }
 
-std::uint64_t FastStream::wide_draw(TaskId t, Index n) const {
-  const auto words = block(t, n / 2);
-  const unsigned pair = unsigned(n % 2) * 2;
-  std::uint64_t x = words[pair] | (std::uint64_t{words[pair + 1]} << 32);
+std::uint64_t FastStream::wide_offset(TaskId t, Index n, std::uint64_t x) const {
   if (span_ == (u128{1} << 64)) return x;
   for (std::uint32_t attempt = 1;; ++attempt) {
     const u128 m = u128{x} * span_;
@@ -63,7 +60,12 @@ std::int64_t FastStream::value(TaskId t, Index n) const {
       d = digit_sum(packed_value(t, j, block(t, j / 4)[j % 4]), i, i + 1);
       break;
     }
-    case Mode::kWide: d = wide_draw(t, n); break;
+    case Mode::kWide: {
+      const auto words = block(t, n / 2);
+      const unsigned pair = unsigned(n % 2) * 2;
+      d = wide_offset(t, n, words[pair] | (std::uint64_t{words[pair + 1]} << 32));
+      break;
+    }
   }
   return std::int64_t(std::uint64_t(range_.lo) + d);  // wraps into [lo, hi] by construction
 }

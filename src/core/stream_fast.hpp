@@ -42,6 +42,17 @@ class FastStream {
   [[nodiscard]] bool packed_rejects(std::uint32_t w) const {
     return std::uint32_t(std::uint64_t{w} * modulus_) < packed_threshold_;
   }
+  /// Wide mode: the span as a 64-bit number (0 stands for 2^64).
+  [[nodiscard]] std::uint64_t span64() const { return std::uint64_t(span_); }
+  /// Wide mode: x with (x·s) mod 2^64 below this is rejected (0 for s = 2^64).
+  [[nodiscard]] std::uint64_t wide_threshold() const { return wide_threshold_; }
+  /// Wide mode: true when first-try (or retry) draw x is rejected.
+  [[nodiscard]] bool wide_rejects(std::uint64_t x) const {
+    return span_ != (u128{1} << 64) && std::uint64_t(u128{x} * span_) < wide_threshold_;
+  }
+  /// Wide mode: the offset d = value − lo of value n of task t, given its first-try x
+  /// (retries included).
+  [[nodiscard]] std::uint64_t wide_offset(TaskId t, Index n, std::uint64_t x) const;
   /// Sum of the base-s digits i in [first, last) of v.
   [[nodiscard]] std::uint64_t digit_sum(std::uint32_t v, unsigned first, unsigned last) const;
 
@@ -51,8 +62,6 @@ class FastStream {
   [[nodiscard]] ChunkSum sum_scalar(TaskId t, Index a, Index b) const;
 
  private:
-  [[nodiscard]] std::uint64_t wide_draw(TaskId t, Index n) const;
-
   Range range_;
   u128 span_;
   Mode mode_;

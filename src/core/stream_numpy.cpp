@@ -38,30 +38,22 @@ ChunkSum NumpyStream::sum_scalar(TaskId t, Index a, Index b) const {
 }
 
 i128 NumpyStream::tail(TaskId t, Index n, std::uint64_t missing) const {
-  u128 offsets = 0;
   const std::uint64_t count = missing;
-  for (Index u = n; missing > 0; ++u) {
-    std::uint64_t d = 0;
-    if (accept(unit(t, u), d)) {
-      offsets += d;
-      --missing;
+  u128 offsets = 0;
+  // Block by block: each Philox block is computed once, however many units it gives.
+  const unsigned per_block = units_per_block();
+  for (std::uint64_t block = n / per_block; missing > 0; ++block) {
+    const auto words = this->block(t, block);
+    for (unsigned i = block == n / per_block ? unsigned(n % per_block) : 0; i < per_block && missing > 0; ++i) {
+      const std::uint64_t x = unit_in_block(words, i);
+      std::uint64_t d = 0;
+      if (accept(x, d)) {
+        offsets += d;
+        --missing;
+      }
     }
   }
   return i128{range_.lo} * i128(count) + i128(offsets);
-}
-
-std::vector<std::int64_t> NumpyStream::values(TaskId t, Index n) const {
-  std::vector<std::int64_t> out;
-  out.reserve(n);
-  if (mode_ == Mode::kConstant) {
-    out.assign(n, range_.lo);
-    return out;
-  }
-  for (Index u = 0; out.size() < n; ++u) {
-    std::uint64_t d = 0;
-    if (accept(unit(t, u), d)) out.push_back(std::int64_t(std::uint64_t(range_.lo) + d));
-  }
-  return out;
 }
 
 }  // namespace tally::core

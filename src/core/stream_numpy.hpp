@@ -3,7 +3,6 @@
 // Generator(Philox(key=seed).jumped(task)).integers(lo, hi, n, endpoint=True).
 // Chunks are ranges of raw units; a task's rejected units are made up by its tail.
 #include <cstdint>
-#include <vector>
 
 #include "core/philox.hpp"
 #include "core/types.hpp"
@@ -28,6 +27,10 @@ class NumpyStream {
   /// Block b of task t (NumPy increments the counter before each block).
   [[nodiscard]] Philox4x64Ctr block(TaskId t, std::uint64_t b) const {
     return philox4x64_10({b + 1, b == ~std::uint64_t{0} ? 1u : 0u, t, 0}, key_);
+  }
+  /// Raw unit i (0 ≤ i < units_per_block()) of a block's words.
+  [[nodiscard]] std::uint64_t unit_in_block(const Philox4x64Ctr& words, unsigned i) const {
+    return wide() ? words[i] : (i % 2 == 0 ? words[i / 2] & 0xffffffffu : words[i / 2] >> 32);
   }
   /// Raw unit u of task t.
   [[nodiscard]] std::uint64_t unit(TaskId t, Index u) const;
@@ -55,8 +58,6 @@ class NumpyStream {
   [[nodiscard]] ChunkSum sum_scalar(TaskId t, Index a, Index b) const;
   /// Sum of the first `missing` accepted units at or after unit n: the task's tail.
   [[nodiscard]] i128 tail(TaskId t, Index n, std::uint64_t missing) const;
-  /// The first n values of task t, in NumPy's order (for tests and tiny runs).
-  [[nodiscard]] std::vector<std::int64_t> values(TaskId t, Index n) const;
 
  private:
   Range range_;

@@ -2,6 +2,7 @@
 // RunRecord: everything a results file or a checkpoint holds about a run. Task sums,
 // counts, the total and the verification numbers are derived from the ledger when
 // written, never kept twice.
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -36,6 +37,18 @@ struct LostRank {
   std::int64_t chunks_reassigned = 0;
   std::string reason;                ///< e.g. "silent for 12.0 s", "MPI error: …"
 };
+
+/// Distinct host names in rank order, comma-separated (StartRecord::hosts).
+inline std::string distinct_hosts(const std::vector<std::string>& rank_hosts) {
+  std::string out;
+  std::vector<std::string> seen;
+  for (const auto& h : rank_hosts) {
+    if (h.empty() || std::find(seen.begin(), seen.end(), h) != seen.end()) continue;
+    seen.push_back(h);
+    out += (out.empty() ? "" : ",") + h;
+  }
+  return out;
+}
 
 struct RunRecord {
   explicit RunRecord(core::Ledger l) : ledger(std::move(l)) {}

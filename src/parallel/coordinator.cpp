@@ -75,6 +75,7 @@ void Coordinator::checkpoint_if_due() {
   if (now - last_checkpoint_ < settings_.checkpoint_every) return;
   record_.wall_seconds = now - start_;
   record_.elapsed_seconds = elapsed_before_ + record_.wall_seconds;  // a crash after this keeps it
+  if (!record_.starts.empty()) record_.starts.back().hosts = io::distinct_hosts(record_.rank_hosts);
   store_.save(record_);
   last_checkpoint_ = clock_.now();  // the interval counts from the end of the write
 }

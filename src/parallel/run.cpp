@@ -32,18 +32,6 @@ std::string utc_now() {
   return text;
 }
 
-/// Distinct host names in rank order, comma-separated.
-std::string distinct_hosts(const std::vector<std::string>& hosts) {
-  std::vector<std::string> seen;
-  std::string out;
-  for (const auto& h : hosts) {
-    if (h.empty() || std::find(seen.begin(), seen.end(), h) != seen.end()) continue;
-    seen.push_back(h);
-    out += (out.empty() ? "" : ",") + h;
-  }
-  return out;
-}
-
 /// Rank 0's start-up: can we write the output, and where do we start from?
 /// Throws usage (2) or checkpoint (3) Errors; returns the record to continue.
 io::RunRecord prepare(const RunSettings& s, const io::CheckpointStore& store, std::vector<std::string>& notes) {
@@ -91,7 +79,7 @@ void begin_start(const RunSettings& s, io::RunRecord& record, int ranks) {
 ExitCode finish(const RunSettings& s, const io::CheckpointStore& store, io::RunRecord& record, ExitCode code) {
   auto& start = record.starts.back();
   start.end_utc = utc_now();
-  start.hosts = distinct_hosts(record.rank_hosts);
+  start.hosts = io::distinct_hosts(record.rank_hosts);
   start.exit_code = int(code);
   if (code == ExitCode::kStopped) {
     record.status = "partial";

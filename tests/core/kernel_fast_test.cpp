@@ -1,7 +1,8 @@
 // Every fast-stream path equals the scalar definition, value by value, for random
-// ranges, spans and edges, rejected words included.
+// ranges, spans and edges, rejected words and values included.
 #include <gtest/gtest.h>
 
+#include <climits>
 #include <random>
 
 #include "core/kernel.hpp"
@@ -14,20 +15,61 @@ struct Case {
   std::int64_t lo, hi;
 };
 
-TEST(KernelFast, AllPathsEqualTheScalarDefinition) {
+// Packed spans (2 … 2^20), wide spans on both sides of 2^32 and 2^63, spans whose wide
+// rejection rate is 1/4 (3·2^61) or about 1/2 (2^63 + 1, 10^19), 2^64 − 1 (threshold 1),
+// the full int64 range, and ranges pressed against int64's ends.
+constexpr Case kSpans[] = {{1, 100},
+                           {0, 1},
+                           {-1, 1},
+                           {1, 7},
+                           {-50, 49},
+                           {0, 1023},
+                           {0, 99999},
+                           {5, 5 + (1 << 20) - 1},
+                           {0, 1 << 20},
+                           {-3, 4'000'000'000LL},
+                           {0, (1LL << 32) - 2},
+                           {0, (1LL << 32) - 1},
+                           {0, 1LL << 32},
+                           {-(1LL << 39), (1LL << 39) - 1},
+                           {0, 3 * (1LL << 61) - 1},
+                           {0, LLONG_MAX},
+                           {-1, LLONG_MAX},
+                           {-5'000'000'000'000'000'000LL, 4'999'999'999'999'999'999LL},
+                           {LLONG_MIN, LLONG_MAX - 1},
+                           {LLONG_MIN, LLONG_MAX},
+                           {LLONG_MAX - (1LL << 20), LLONG_MAX},
+                           {LLONG_MAX - 99, LLONG_MAX},
+                           {LLONG_MIN, LLONG_MIN + 99},
+                           {LLONG_MIN, LLONG_MIN + (1LL << 40) - 1},
+                           {LLONG_MAX - 3 * (1LL << 61), LLONG_MAX}};
+
+TEST(KernelFast, PortablePathEqualsTheScalarDefinition) {
   std::mt19937_64 rng(20261123);
-  const Case spans[] = {{1, 100}, {0, 1}, {-1, 1}, {1, 7}, {-50, 49}, {0, 1023}, {0, 99999},
-                        {5, 5 + (1 << 20) - 1}, {0, 1 << 20}, {-3, 4'000'000'000LL}};
-  for (const auto& span : spans) {
-    for (int trial = 0; trial < 12; ++trial) {
+  for (const auto& span : kSpans) {
+    for (int trial = 0; trial < 8; ++trial) {
       const FastStream s(u128(rng()) << 64 | rng(), {span.lo, span.hi});
-      const TaskId t = rng() % 1000;
-      const Index a = rng() % 5000, b = a + rng() % 20000;
+      const TaskId t = trial == 0 ? ~TaskId{0} >> 1 : rng() % 1000;
+      const Index a = rng() % 5000, b = a + rng() % 8000;
+      EXPECT_EQ(sum_fast_portable(s, t, a, b), s.sum_scalar(t, a, b))
+          << span.lo << ":" << span.hi << " [" << a << "," << b << ")";
+    }
+  }
+}
+
+TEST(KernelFast, Avx512PathEqualsTheScalarDefinition) {
+  if (!cpu_has_avx512()) GTEST_SKIP() << "this CPU has no AVX-512: the vector kernels are not tested here";
+  std::mt19937_64 rng(20261126);
+  for (const auto& span : kSpans) {
+    for (int trial = 0; trial < 8; ++trial) {
+      const FastStream s(u128(rng()) << 64 | rng(), {span.lo, span.hi});
+      const TaskId t = trial == 0 ? ~TaskId{0} >> 1 : rng() % 1000;
+      const Index a = trial == 1 ? 0 : rng() % 5000, b = a + 40 + rng() % 8000;
       const auto expected = s.sum_scalar(t, a, b);
-      EXPECT_EQ(sum_fast_portable(s, t, a, b), expected) << span.lo << ":" << span.hi << " [" << a << "," << b << ")";
-      if (cpu_has_avx512() && s.mode() == FastStream::Mode::kPacked) {
-        EXPECT_EQ(sum_fast_avx512(s, t, a, b), expected) << span.lo << ":" << span.hi << " [" << a << "," << b << ")";
-      }
+      // Every rejection strategy must give the same bits on every span.
+      for (auto path : {RejectPath::kAuto, RejectPath::kRare, RejectPath::kMasked})
+        EXPECT_EQ(sum_fast_avx512(s, t, a, b, path), expected)
+            << span.lo << ":" << span.hi << " [" << a << "," << b << ") path " << int(path);
     }
   }
 }
@@ -49,6 +91,37 @@ TEST(KernelFast, RejectedWordsAreReplacedInPlace) {
   EXPECT_EQ(found, 5) << "expected some rejected words in 200000 (p = 2.25e-4)";
 }
 
+TEST(KernelFast, RejectedWideValuesAreRetriedInPlace) {
+  // Span 10^19 rejects 46 % of first tries and some retries too: check that rejections
+  // really occur here, then that the kernels agree with the definition around them.
+  const FastStream s(7, {-5'000'000'000'000'000'000LL, 4'999'999'999'999'999'999LL});
+  int rejected = 0;
+  for (Index n = 0; n < 64; ++n) {
+    const auto w = s.block(2, n / 2);
+    rejected += s.wide_rejects(w[2 * (n % 2)] | std::uint64_t{w[2 * (n % 2) + 1]} << 32) ? 1 : 0;
+  }
+  EXPECT_GT(rejected, 10);
+  const auto expected = s.sum_scalar(2, 0, 4096);
+  EXPECT_EQ(sum_fast_portable(s, 2, 0, 4096), expected);
+  if (!cpu_has_avx512()) GTEST_SKIP() << "this CPU has no AVX-512: the vector kernels are not tested here";
+  for (auto path : {RejectPath::kAuto, RejectPath::kRare, RejectPath::kMasked})
+    EXPECT_EQ(sum_fast_avx512(s, 2, 0, 4096, path), expected) << int(path);
+}
+
+TEST(KernelFast, LongSumsAreExactAcrossVectorPieces) {
+  // The vector loop runs 2^24 blocks at a time (2^25 wide values, 2^26 · k packed ones):
+  // sums over several such pieces, started off a block boundary, must equal the sum of
+  // small independent parts.
+  if (!cpu_has_avx512()) GTEST_SKIP() << "this CPU has no AVX-512: the vector kernels are not tested here";
+  for (const Case span : {Case{LLONG_MIN, LLONG_MAX}, Case{0, 4'000'000'000LL}, Case{1, 100}}) {
+    const FastStream s(11, {span.lo, span.hi});
+    const Index n = span.hi == 100 ? (Index{1} << 28) + 12345 : (Index{1} << 26) + 12345;
+    i128 parts = 0;
+    for (Index a = 3; a < n; a += Index{1} << 22) parts += sum_fast_avx512(s, 0, a, std::min(n, a + (Index{1} << 22))).sum;
+    EXPECT_EQ(sum_fast_avx512(s, 0, 3, n).sum, parts) << span.lo << ":" << span.hi;
+  }
+}
+
 TEST(KernelFast, DivisionByMultiplyShiftIsExactForEveryPackedSpan) {
   // The vector path divides v < 2^20 by s with magic = ceil(2^(20+l)/s), shift 20+l.
   for (std::uint32_t s : {2u, 3u, 7u, 10u, 100u, 101u, 255u, 1000u, 4097u, 65535u, 1u << 20}) {
@@ -61,26 +134,34 @@ TEST(KernelFast, DivisionByMultiplyShiftIsExactForEveryPackedSpan) {
 
 TEST(KernelFast, SumsDoNotDependOnThreadsOrSplits) {
   for (auto stream : {StreamKind::kFast, StreamKind::kNumpy}) {
-    Config c;
-    c.stream = stream;
-    c.tasks = 3;
-    c.samples = 1'000'003;
-    c.chunk = 1'000'003;
-    c.seed = 99;
-    const Kernel kernel(c);
-    const std::vector<ChunkId> ids{0, 1, 2};
-    std::vector<ChunkSum> one(3), many(3);
-    kernel.sum_chunks(ids, one, 1);
-    for (int threads : {2, 3, 5, 8}) {
-      kernel.sum_chunks(ids, many, threads);
-      EXPECT_EQ(many, one) << threads;
-    }
-    for (Index split : {1ull, 97ull, 4096ull, 500'000ull, 999'999ull}) {
-      const auto left = kernel.sum(1, {0, split}), right = kernel.sum(1, {split, Index(c.samples)});
-      EXPECT_EQ(left.sum + right.sum, one[1].sum) << split;
-      EXPECT_EQ(left.missing + right.missing, one[1].missing) << split;
+    for (const Range range : {Range{1, 100}, Range{LLONG_MIN, LLONG_MAX}, Range{-7, 1LL << 40}}) {
+      Config c;
+      c.stream = stream;
+      c.tasks = 3;
+      c.samples = 1'000'003;
+      c.chunk = 1'000'003;
+      c.seed = 99;
+      c.range = range;
+      const Kernel kernel(c);
+      const std::vector<ChunkId> ids{0, 1, 2};
+      std::vector<ChunkSum> one(3), many(3);
+      kernel.sum_chunks(ids, one, 1);
+      for (int threads : {2, 3, 5, 8}) {
+        kernel.sum_chunks(ids, many, threads);
+        EXPECT_EQ(many, one) << threads;
+      }
+      for (Index split : {1ull, 97ull, 4096ull, 500'000ull, 999'999ull}) {
+        const auto left = kernel.sum(1, {0, split}), right = kernel.sum(1, {split, Index(c.samples)});
+        EXPECT_EQ(left.sum + right.sum, one[1].sum) << split;
+        EXPECT_EQ(left.missing + right.missing, one[1].missing) << split;
+      }
     }
   }
+}
+
+TEST(Cpu, KernelPathNameSaysWhichPathRuns) {
+  EXPECT_EQ(kernel_path_name(), use_avx512() ? "avx512" : "portable");
+  EXPECT_EQ(use_avx512(), cpu_has_avx512() && simd_allowed());
 }
 
 }  // namespace

@@ -1,42 +1,146 @@
 // Every numpy-stream path equals the scalar definition (raw-unit sums and rejected
-// counts) for random ranges and spans, including spans where NumPy rejects often.
+// counts) for random ranges and spans, including spans where NumPy rejects often, and
+// task tails equal the sum of the first accepted values taken one unit at a time.
 #include <gtest/gtest.h>
 
+#include <climits>
 #include <random>
 
-#include "core/kernel_fast.hpp"
+#include "core/kernel.hpp"
 #include "core/kernel_numpy.hpp"
 
 namespace tally::core {
 namespace {
 
-TEST(KernelNumpy, AllPathsEqualTheScalarDefinition) {
+// Every mode: 32-bit Lemire (tiny and near-half rejection rates), 2^32 (raw halves),
+// 64-bit Lemire (powers of two, rejection 1/4, about 1/2, threshold 1), the full
+// int64 range (raw words), constant, and ranges pressed against int64's ends.
+constexpr std::pair<std::int64_t, std::int64_t> kSpans[] = {
+    {1, 100},
+    {0, 1},
+    {-5, 5},
+    {0, (1LL << 31)},
+    {0, (1LL << 32) - 2},
+    {0, (1LL << 32) - 1},
+    {-7, 3'000'000'000LL},
+    {0, 1LL << 32},
+    {0, (1LL << 40) - 1},
+    {0, 1LL << 40},
+    {0, 3 * (1LL << 61) - 1},
+    {0, LLONG_MAX},
+    {-5'000'000'000'000'000'000LL, 4'999'999'999'999'999'999LL},
+    {LLONG_MIN, LLONG_MAX - 1},
+    {LLONG_MIN, LLONG_MAX},
+    {LLONG_MAX - 99, LLONG_MAX},
+    {LLONG_MIN, LLONG_MIN + (1LL << 32) - 1},
+    {LLONG_MAX - (1LL << 40), LLONG_MAX},
+    {9, 9}};
+
+TEST(KernelNumpy, PortablePathEqualsTheScalarDefinition) {
   std::mt19937_64 rng(7);
-  const std::pair<std::int64_t, std::int64_t> spans[] = {
-      {1, 100}, {0, 1}, {-5, 5}, {0, (1LL << 31)}, {0, (1LL << 32) - 2}, {0, (1LL << 32) - 1},
-      {-7, 3'000'000'000LL}, {0, 1LL << 40}, {INT64_MIN, INT64_MAX}, {9, 9}};
-  for (const auto& [lo, hi] : spans) {
-    for (int trial = 0; trial < 10; ++trial) {
+  for (const auto& [lo, hi] : kSpans) {
+    for (int trial = 0; trial < 8; ++trial) {
       const NumpyStream s(u128(rng()) << 64 | rng(), {lo, hi});
       const TaskId t = rng() % (1ull << 40);
       const Index a = rng() % 3000, b = a + rng() % 9000;
+      EXPECT_EQ(sum_numpy_portable(s, t, a, b), s.sum_scalar(t, a, b)) << lo << ":" << hi;
+    }
+  }
+}
+
+TEST(KernelNumpy, Avx512PathEqualsTheScalarDefinition) {
+  if (!cpu_has_avx512()) GTEST_SKIP() << "this CPU has no AVX-512: the vector kernels are not tested here";
+  std::mt19937_64 rng(8);
+  for (const auto& [lo, hi] : kSpans) {
+    for (int trial = 0; trial < 8; ++trial) {
+      const NumpyStream s(u128(rng()) << 64 | rng(), {lo, hi});
+      const TaskId t = trial == 0 ? ~TaskId{0} : rng() % (1ull << 40);
+      const Index a = trial == 1 ? 0 : rng() % 3000, b = a + 40 + rng() % 9000;
       const auto expected = s.sum_scalar(t, a, b);
-      EXPECT_EQ(sum_numpy_portable(s, t, a, b), expected) << lo << ":" << hi;
-      if (cpu_has_avx512() && s.mode() == NumpyStream::Mode::kLemire32) {
-        EXPECT_EQ(sum_numpy_avx512(s, t, a, b), expected) << lo << ":" << hi << " [" << a << "," << b << ")";
-      }
+      // Every rejection strategy must give the same bits on every span.
+      for (auto path : {RejectPath::kAuto, RejectPath::kRare, RejectPath::kMasked})
+        EXPECT_EQ(sum_numpy_avx512(s, t, a, b, path), expected)
+            << lo << ":" << hi << " [" << a << "," << b << ") path " << int(path);
     }
   }
 }
 
 TEST(KernelNumpy, RejectionsAreCountedAndSkipped) {
-  // Span 2^31 + 1 rejects almost half of all units: the masked vector path must agree.
-  const NumpyStream s(123, {0, 1LL << 31});
-  const auto expected = s.sum_scalar(5, 17, 4113);
-  EXPECT_GT(expected.missing, 1000u);
-  EXPECT_EQ(sum_numpy_portable(s, 5, 17, 4113), expected);
-  if (cpu_has_avx512()) {
-    EXPECT_EQ(sum_numpy_avx512(s, 5, 17, 4113), expected);
+  // Span 2^31 + 1 rejects almost half of all 32-bit units, span 10^19 almost half of
+  // all 64-bit ones: every path must agree.
+  for (const Range range : {Range{0, 1LL << 31}, Range{-5'000'000'000'000'000'000LL, 4'999'999'999'999'999'999LL}}) {
+    const NumpyStream s(123, range);
+    const auto expected = s.sum_scalar(5, 17, 4113);
+    EXPECT_GT(expected.missing, 1000u);
+    EXPECT_EQ(sum_numpy_portable(s, 5, 17, 4113), expected);
+    if (!cpu_has_avx512()) GTEST_SKIP() << "this CPU has no AVX-512: the vector kernels are not tested here";
+    for (auto path : {RejectPath::kAuto, RejectPath::kRare, RejectPath::kMasked})
+      EXPECT_EQ(sum_numpy_avx512(s, 5, 17, 4113, path), expected) << int(path);
+  }
+}
+
+TEST(KernelNumpy, LongSumsAreExactAcrossVectorPieces) {
+  // The vector loop runs 2^24 blocks at a time (2^26 or 2^27 units): sums over several
+  // such pieces, started off a block boundary, must equal the sum of small parts.
+  if (!cpu_has_avx512()) GTEST_SKIP() << "this CPU has no AVX-512: the vector kernels are not tested here";
+  for (const auto& [range, n] : {std::pair{Range{LLONG_MIN, LLONG_MAX}, (Index{1} << 27) + 12345},
+                                 std::pair{Range{0, (1LL << 32) - 1}, (Index{1} << 28) + 12345},
+                                 std::pair{Range{-9, 1LL << 40}, (Index{1} << 27) + 12345}}) {
+    const NumpyStream s(13, range);
+    ChunkSum parts;
+    for (Index a = 3; a < n; a += Index{1} << 22) {
+      const auto part = sum_numpy_avx512(s, 0, a, std::min(n, a + (Index{1} << 22)));
+      parts.sum += part.sum;
+      parts.missing += part.missing;
+    }
+    EXPECT_EQ(sum_numpy_avx512(s, 0, 3, n), parts) << range.lo << ":" << range.hi;
+  }
+}
+
+/// The task's sum by NumPy's definition: its first n accepted values, one unit at a time.
+i128 first_accepted_values(const NumpyStream& s, TaskId t, Index n) {
+  i128 sum = 0;
+  for (Index u = 0; n > 0; ++u) {
+    std::uint64_t d = 0;
+    if (!s.accept(s.unit(t, u), d)) continue;
+    sum += i128(s.range().lo) + i128(d);
+    --n;
+  }
+  return sum;
+}
+
+TEST(KernelNumpy, TaskSumPlusTailIsTheFirstAcceptedValues) {
+  // Spans in (2^31, 2^32) and 10^19 reject up to half the units: their tails are long
+  // enough to run through the vector kernel in several rounds.
+  for (const Range range : {Range{1, 100}, Range{0, 1LL << 31}, Range{-3, 3'000'000'000LL},
+                            Range{-5'000'000'000'000'000'000LL, 4'999'999'999'999'999'999LL}, Range{LLONG_MIN, LLONG_MAX}}) {
+    Config c;
+    c.stream = StreamKind::kNumpy;
+    c.range = range;
+    c.seed = 77;
+    c.tasks = 3;
+    c.samples = 60'001;
+    c.chunk = 60'001;
+    const Kernel kernel(c);
+    const NumpyStream s(c.seed, c.range);
+    std::vector<TaskId> tasks{0, 1, 2};
+    std::vector<std::uint64_t> missing;
+    std::vector<i128> chunk_sums;
+    for (TaskId t : tasks) {
+      const auto sum = kernel.sum(t, {0, Index(c.samples)});
+      missing.push_back(sum.missing);
+      chunk_sums.push_back(sum.sum);
+    }
+    for (int threads : {1, 2, 3}) {
+      std::vector<i128> tails(tasks.size());
+      kernel.tails(tasks, missing, tails, threads);
+      for (std::size_t i = 0; i < tasks.size(); ++i) {
+        EXPECT_EQ(tails[i], s.tail(tasks[i], Index(c.samples), missing[i])) << range.lo << ":" << range.hi;
+        EXPECT_EQ(chunk_sums[i] + tails[i], first_accepted_values(s, tasks[i], Index(c.samples)))
+            << range.lo << ":" << range.hi << " threads " << threads;
+      }
+    }
+    EXPECT_EQ(kernel.tail(1, missing[1]), s.tail(1, Index(c.samples), missing[1]));
   }
 }
 

@@ -8,6 +8,9 @@
   recovery_srun_rank            tally on node2 killed, srun
   recovery_srun_node_killed     every process of node2 (slurmd too) killed, srun --no-kill
   recovery_srun_node_stopped    node2 SIGSTOPped and left stopped, srun --no-kill
+  sbatch_node_lost              jobs/tally.sbatch (sbatch --no-kill, plain mpirun, no in-job
+                                recovery): node2 dies, mpirun ends the run, the script
+                                retries on node1 and node3 only and completes the run
 
 The recovery scenarios inject the fault at a seeded random moment of a >= 10 s run and
 require: complete WITHOUT a restart, bits equal to the threads-only run, the lost rank
@@ -82,9 +85,51 @@ def finish(proc, timeout):
 
 
 problems = []
-with Cluster(3, work, slurm=name.startswith(("srun", "recovery_srun"))) as cluster:
+with Cluster(3, work, slurm=name.startswith(("srun", "recovery_srun", "sbatch"))) as cluster:
     env = cluster.env()
-    if name in ("mpirun", "srun"):
+    if name == "sbatch_node_lost":
+        tasks = 8
+        samples = calibrated_samples("fast", tasks, 20.0, work)
+        out = os.path.join(work, "job.h5")
+        log = os.path.join(work, "job.log")
+        reference = reference_run(["run", "--tasks", str(tasks), "--samples", str(samples), "--seed", str(seed)])
+        job_env = dict(env, TALLY_BIN=TALLY, TALLY_OUTPUT=out, TALLY_LAUNCHER="mpirun", TALLY_RECOVERY="0",
+                       TALLY_CHECKPOINT_EVERY="1", TALLY_PROBE_TIMEOUT="10",
+                       TALLY_ARGS=f"--tasks {tasks} --samples {samples} --seed {seed} --peer-timeout {PEER_TIMEOUT}")
+        job_env.pop("OMPI_MCA_plm_rsh_agent")  # inside the allocation mpirun starts its daemons with srun
+        script = os.path.join(here, "..", "..", "jobs", "tally.sbatch")
+        sub = subprocess.run(["sbatch", "--parsable", "-N", "3", "--ntasks=3", "--ntasks-per-node=1", "--cpus-per-task=2",
+                              "--no-kill", f"--output={log}", f"--chdir={work}", script], env=job_env,
+                             capture_output=True, text=True, timeout=60)
+        job = sub.stdout.strip().split(";")[0]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not all(cluster.tally_pids(n) for n in cluster.names):
+            time.sleep(0.1)
+        time.sleep(rng.uniform(2, 4))
+        victims, ranks = cluster.pids("node2"), cluster.tally_pids("node2")
+        cluster.signal_node("node2", signal.SIGKILL)  # the node dies, slurmd with it
+        print(f"job {job}: node2 killed ({len(victims)} processes, tally pids {ranks})")
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            q = subprocess.run(["squeue", "-h", "-j", job, "-o", "%T"], env=env, capture_output=True, text=True)
+            if not q.stdout.strip():
+                break
+            time.sleep(1)
+        text_log = open(log).read() if os.path.exists(log) else ""
+        print("\n".join(line for line in text_log.splitlines() if "tally.sbatch" in line))
+        if not os.path.exists(out):
+            problems.append("no results file: " + text_log[-1500:])
+        else:
+            facts = file_facts(out)
+            if results(out) != reference:
+                problems.append("results differ from the threads-only run")
+            if facts["status"] != "complete" or facts["restarts"] < 1 or facts["start_hosts"][-1] != "node1,node3" \
+                    or facts["start_hosts"][0] != "node1,node2,node3":
+                problems.append(f"not resumed on the nodes left: {facts}")
+            print(f"starts on {facts['start_hosts']}, restarts {facts['restarts']}")
+        if "node node2" not in text_log or "leaving it out" not in text_log:
+            problems.append("the job script did not leave node2 out")
+    elif name in ("mpirun", "srun"):
         workload = ["run", "--tasks", "6", "--samples", "40000000", "--seed", str(seed), "--quiet"]
         reference = reference_run(workload)
         out = os.path.join(work, "r.h5")

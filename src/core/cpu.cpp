@@ -1,0 +1,24 @@
+#include "core/cpu.hpp"
+
+#include <cstdlib>
+#include <cstring>
+
+namespace tally::core {
+
+bool cpu_has_avx512() {
+  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+                          __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+  return has;
+}
+
+bool simd_allowed() {
+  static const bool allowed = [] {
+    const char* choice = std::getenv("TALLY_KERNEL");
+    return choice == nullptr || std::strcmp(choice, "portable") != 0;
+  }();
+  return allowed;
+}
+
+std::string_view kernel_path_name() { return use_avx512() ? "avx512" : "portable"; }
+
+}  // namespace tally::core

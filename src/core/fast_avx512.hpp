@@ -1,0 +1,79 @@
+#pragma once
+// Pieces shared by the fast stream's AVX-512 code (kernel_fast_avx512.cpp and
+// histogram_avx512.cpp): Philox4x32-10 on eight blocks per register, several groups
+// interleaved, and division by a packed span. Include only from AVX-512 files.
+#include <cstdint>
+#include <type_traits>
+
+#include "core/avx512.hpp"
+#include "core/philox.hpp"
+#include "core/types.hpp"
+
+namespace tally::core::avx512 {
+
+/// floor(v / s) = (v · magic) >> shift for every v < 2^20 (Granlund–Montgomery with
+/// N = 20, l = ceil(log2 s): magic = ceil(2^(N+l) / s) < 2^21).
+struct Divider {
+  std::uint64_t magic;
+  unsigned shift;
+  explicit Divider(std::uint32_t s) {
+    unsigned l = 0;
+    while ((std::uint64_t{1} << l) < s) ++l;
+    shift = 20 + l;
+    magic = ((std::uint64_t{1} << shift) + s - 1) / s;
+  }
+};
+
+/// Philox4x32-10 on V × 8 lanes at once: block numbers in 64-bit lanes, the four output
+/// words each in the low half of a 64-bit lane. Several independent groups per step hide
+/// the latency of the ten dependent rounds (the multiplier is the bottleneck).
+struct Philox8 {
+  __m512i k0[10], k1[10], m0, m1, task_lo, task_hi;
+  TALLY_AVX512 Philox8(const Philox4x32Key& key, TaskId t) {
+    for (unsigned r = 0; r < 10; ++r) {
+      k0[r] = _mm512_set1_epi64(std::uint32_t(key[0] + r * kPhilox32W0));
+      k1[r] = _mm512_set1_epi64(std::uint32_t(key[1] + r * kPhilox32W1));
+    }
+    m0 = _mm512_set1_epi64(kPhilox32M0);
+    m1 = _mm512_set1_epi64(kPhilox32M1);
+    task_lo = _mm512_set1_epi64(std::uint32_t(t));
+    task_hi = _mm512_set1_epi64(std::uint32_t(t >> 32));
+  }
+  /// Blocks first + 8v + l (v < V, l < 8) into c[v][word] lane l.
+  template <int V>
+  TALLY_AVX512 inline void operator()(std::uint64_t first, __m512i (&c)[V][4]) const {
+    const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
+    for (int v = 0; v < V; ++v) {
+      c[v][0] = _mm512_add_epi64(_mm512_set1_epi64(std::int64_t(first + 8 * std::uint64_t(v))), lane);
+      c[v][1] = _mm512_srli_epi64(c[v][0], 32);
+      c[v][2] = task_lo;
+      c[v][3] = task_hi;
+    }
+    for (unsigned r = 0; r < 10; ++r) {
+      for (int v = 0; v < V; ++v) {
+        const __m512i p0 = _mm512_mul_epu32(c[v][0], m0), p1 = _mm512_mul_epu32(c[v][2], m1);
+        c[v][0] = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p1, 32), c[v][1], k0[r], 0x96);
+        c[v][2] = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p0, 32), c[v][3], k1[r], 0x96);
+        c[v][1] = p1;
+        c[v][3] = p0;
+      }
+    }
+  }
+};
+
+/// Runs body(g, integral_constant<V>) over groups of 8 blocks in [0, blocks), `kStep`
+/// groups at a time while they last, then one at a time.
+template <int kStep, typename Body>
+TALLY_AVX512 inline void for_groups(std::uint64_t blocks, Body&& body) {
+  std::uint64_t g = 0;
+  for (; g + 8 * kStep <= blocks; g += 8 * kStep) body(g, std::integral_constant<int, kStep>{});
+  for (; g < blocks; g += 8) body(g, std::integral_constant<int, 1>{});
+}
+
+/// Groups of eight blocks interleaved per step: the ten dependent rounds are a long
+/// chain, and independent groups hide the multiply latency. Measured on a Zen 5 core,
+/// ns per number for span 100 / 2^40: 1 group 0.20 / 1.00, 2 0.17 / 0.91, 4 0.11 / 0.59,
+/// 6 0.100 / 0.52, 8 0.12 / 0.67 (registers spill).
+constexpr int kStep = 6;
+
+}  // namespace tally::core::avx512

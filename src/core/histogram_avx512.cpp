@@ -1,0 +1,159 @@
+// AVX-512 histogram of the fast stream, packed mode: Philox blocks and base-s digits in
+// vector registers (as the sum kernel), digits written as 16-bit numbers to a small
+// buffer, then counted by a scalar loop into four count tables in turn, so that runs
+// of equal digits do not wait on each other's increments. Rejected words (p ≤ 2^-12)
+// are counted like the others and corrected out of line by their (task, word) address;
+// counts are exact and independent of the split.
+#include "core/fast_avx512.hpp"
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "core/histogram.hpp"
+#include "core/stream_fast.hpp"
+
+namespace tally::core {
+
+namespace {
+
+using avx512::Divider;
+using avx512::for_groups;
+using avx512::kStep;
+using avx512::Philox8;
+
+/// Blocks per call: 4·20 digits per block, so a 32-bit table entry counts at most
+/// 2^24 · 80 < 2^31 digits before it is added to the 64-bit counts.
+constexpr std::uint64_t kPiece = std::uint64_t{1} << 24;
+
+/// Up to four count tables, span entries each. Digits go to table i mod kTables.
+struct Tables {
+  std::size_t span, count;
+  std::vector<std::uint32_t> cells;
+  Tables(std::size_t s, std::size_t n) : span(s), count(n), cells(s * n, 0) {}
+  void flush(std::span<std::int64_t> counts) {
+    for (std::size_t k = 0; k < count; ++k)
+      for (std::size_t d = 0; d < span; ++d) counts[d] += cells[k * span + d];
+    std::fill(cells.begin(), cells.end(), 0);
+  }
+};
+
+/// Counts the n digits in `digits` (n a multiple of 8).
+inline void count_digits(const std::uint16_t* digits, std::size_t n, Tables& tables) {
+  std::uint32_t* cells = tables.cells.data();
+  if (tables.count == 4) {
+    const std::size_t span = tables.span;
+    for (std::size_t i = 0; i < n; i += 4) {
+      ++cells[digits[i]];
+      ++cells[span + digits[i + 1]];
+      ++cells[2 * span + digits[i + 2]];
+      ++cells[3 * span + digits[i + 3]];
+    }
+  } else {
+    for (std::size_t i = 0; i < n; ++i) ++cells[digits[i]];
+  }
+}
+
+template <unsigned K, bool kPow2>
+TALLY_AVX512 void packed_counts(const FastStream& s, TaskId t, std::uint64_t first_block, std::uint64_t blocks,
+                                Tables& tables, std::span<std::int64_t> counts) {
+  const Philox8 philox(s.key(), t);
+  const __m512i modulus = _mm512_set1_epi64(s.word_modulus());
+  const __m512i span = _mm512_set1_epi64(s.span32());
+  const __m512i low32 = _mm512_set1_epi64(0xffffffff);
+  const __m512i flag_bits = _mm512_set1_epi64(0xfff00000);  // as in the sum kernel
+  const Divider divider(s.span32());
+  const __m512i magic = _mm512_set1_epi64(std::int64_t(divider.magic));
+  unsigned log2_s = 0;
+  while ((1u << log2_s) < s.span32()) ++log2_s;
+  const __m128i shift = _mm_cvtsi32_si128(int(kPow2 ? log2_s : divider.shift));
+  const __m128i word_shift = _mm_cvtsi32_si128(int(32 - K * log2_s));
+  const __m512i digit_mask = _mm512_set1_epi64(s.span32() - 1);
+
+  alignas(64) std::uint16_t digits[kStep * 4 * 8 * K];
+  for_groups<kStep>(blocks, [&]<int V>(std::uint64_t g, std::integral_constant<int, V>) TALLY_AVX512 {
+    __m512i c[V][4];
+    philox.template operator()<V>(first_block + g, c);
+    std::size_t n = 0;
+    for (int u = 0; u < V; ++u) {
+      __mmask8 flagged[4] = {0, 0, 0, 0};
+      for (unsigned w = 0; w < 4; ++w) {
+        __m512i v;
+        if constexpr (kPow2) {
+          v = _mm512_srl_epi64(_mm512_and_si512(c[u][w], low32), word_shift);
+        } else {
+          const __m512i m = _mm512_mul_epu32(c[u][w], modulus);
+          v = _mm512_srli_epi64(m, 32);
+          flagged[w] = _mm512_testn_epi64_mask(m, flag_bits);
+        }
+        for (unsigned i = 0; i < K; ++i) {
+          __m512i digit;
+          if constexpr (kPow2) {
+            digit = _mm512_and_si512(v, digit_mask);
+            v = _mm512_srl_epi64(v, shift);
+          } else if (i + 1 < K) {
+            const __m512i q = _mm512_srl_epi64(_mm512_mul_epu32(v, magic), shift);
+            digit = _mm512_sub_epi64(v, _mm512_mul_epu32(q, span));
+            v = q;
+          } else {
+            digit = v;  // v < s^K, so the last quotient is the top digit
+          }
+          _mm_store_si128(reinterpret_cast<__m128i*>(digits + n), _mm512_cvtepi64_epi16(digit));
+          n += 8;
+        }
+      }
+      if ((flagged[0] | flagged[1] | flagged[2] | flagged[3]) != 0) [[unlikely]] {
+        for (unsigned w = 0; w < 4; ++w) {
+          if (flagged[w] == 0) continue;
+          alignas(64) std::uint64_t raw[8];
+          _mm512_store_si512(raw, c[u][w]);
+          for (unsigned l = 0; l < 8; ++l) {
+            if (!(flagged[w] >> l & 1) || !s.packed_rejects(std::uint32_t(raw[l]))) continue;
+            const std::uint64_t j = 4 * (first_block + g + 8 * std::uint64_t(u) + l) + w;
+            // Take back the digits of the rejected word, count those of its replacement.
+            std::uint32_t bad = std::uint32_t((std::uint64_t(std::uint32_t(raw[l])) * s.word_modulus()) >> 32);
+            std::uint32_t good = s.packed_value(t, j, std::uint32_t(raw[l]));
+            for (unsigned i = 0; i < K; ++i, bad /= s.span32(), good /= s.span32()) {
+              --counts[bad % s.span32()];
+              ++counts[good % s.span32()];
+            }
+          }
+        }
+      }
+    }
+    count_digits(digits, n, tables);
+  });
+}
+
+using PackedCounts = void (*)(const FastStream&, TaskId, std::uint64_t, std::uint64_t, Tables&,
+                              std::span<std::int64_t>);
+
+template <unsigned... Ks>
+PackedCounts pick(unsigned k, bool pow2, std::integer_sequence<unsigned, Ks...>) {
+  PackedCounts chosen = nullptr;
+  ((k == Ks + 1 ? (chosen = pow2 ? &packed_counts<Ks + 1, true> : &packed_counts<Ks + 1, false>, 0) : 0), ...);
+  return chosen;
+}
+
+}  // namespace
+
+void add_counts_avx512(const FastStream& s, TaskId t, IndexRange r, std::span<std::int64_t> counts) {
+  if (s.mode() != FastStream::Mode::kPacked) return add_counts_portable(s, t, r, counts);
+  const std::uint64_t per_block = 4 * std::uint64_t(s.digits());
+  const std::uint64_t first_block = (r.begin + per_block - 1) / per_block, end_block = r.end / per_block;
+  if (end_block < first_block + 8) return add_counts_portable(s, t, r, counts);
+  const std::uint64_t blocks = (end_block - first_block) / 8 * 8;
+  const Index mid_begin = first_block * per_block, mid_end = (first_block + blocks) * per_block;
+  const PackedCounts kernel =
+      pick(s.digits(), (s.span32() & (s.span32() - 1)) == 0, std::make_integer_sequence<unsigned, 20>{});
+  // Four tables while they fit in the first-level cache; wide spans rarely repeat a digit.
+  Tables tables(s.span32(), s.span32() <= 2048 ? 4 : 1);
+  for (std::uint64_t p = 0; p < blocks; p += std::min(kPiece, blocks - p)) {
+    kernel(s, t, first_block + p, std::min(kPiece, blocks - p), tables, counts);
+    tables.flush(counts);
+  }
+  add_counts_portable(s, t, {r.begin, mid_begin}, counts);
+  add_counts_portable(s, t, {mid_end, r.end}, counts);
+}
+
+}  // namespace tally::core
