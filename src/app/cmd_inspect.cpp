@@ -1,4 +1,5 @@
 // `tally inspect FILE`: a readable summary of a results file or checkpoint, or --json.
+// A checkpoint that fails its seal or digest is refused (exit 3), never shown as good.
 #include "app/commands.hpp"
 #include "app/options.hpp"
 #include "app/report.hpp"
@@ -20,8 +21,13 @@ void add_inspect_command(CLI::App& app, Action& action) {
   cmd->final_callback([&action, args] {
     action = [args] {
       const auto record = io::read_results(args->file, args->file_locking);
-      if (args->json) print_run_json(record, args->file, 0);
-      else print_run_summary(record, args->file, 0);
+      // The exit code of the start that wrote the file (85: stopped, -1: a periodic
+      // checkpoint of a run still going); format-1 files have no history.
+      const int exit_code = !record.starts.empty() ? int(record.starts.back().exit_code)
+                            : record.status == "complete" ? 0
+                                                          : -1;
+      if (args->json) print_run_json(record, args->file, exit_code);
+      else print_run_summary(record, args->file, exit_code);
       return 0;
     };
   });

@@ -5,9 +5,13 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
+#include <iterator>
 
 #include "core/error.hpp"
+#include "io/checkpoint.hpp"
+#include "io/seal.hpp"
 #include "io_test_support.hpp"
 
 namespace tally::io {
@@ -83,6 +87,55 @@ TEST(ResultsFile, ReadingGarbageIsAUsageError) {
   }
   std::filesystem::remove_all(dir);
 }
+
+ReadProblem problem_reading(const std::filesystem::path& path) {
+  try {
+    (void)read_results(path, FileLocking::kOff);
+  } catch (const ReadError& e) {
+    return e.problem();
+  }
+  ADD_FAILURE() << path << " was read";
+  return ReadProblem::kContent;
+}
+
+TEST(ResultsFile, ReadersDecideByKindAndCheckTheSealBeforeParsing) {
+  const auto dir = scratch_dir("kinds");
+  EXPECT_EQ(problem_reading(dir), ReadProblem::kNotAFile);
+  EXPECT_EQ(problem_reading(dir / "absent.h5"), ReadProblem::kNotAFile);
+  { std::ofstream(dir / "text") << "not hdf5 at all"; }
+  EXPECT_EQ(problem_reading(dir / "text"), ReadProblem::kNotHdf5);
+
+  const auto record = computed_record(core::StreamKind::kNumpy, false);
+  const CheckpointStore store(dir / "k.ckpt", FileLocking::kOff);
+  store.save(record);
+  const auto good = read_tally_file(store.path(), FileLocking::kOff);
+  EXPECT_TRUE(good.sealed);
+  EXPECT_EQ(good.digest_problem, "");
+  expect_same_results(record, read_results(store.path(), FileLocking::kOff));
+
+  const auto bytes = [&] {
+    std::ifstream in(store.path(), std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }();
+  const auto write = [&](const std::string& name, std::string b) {
+    std::ofstream(dir / name, std::ios::binary) << b;
+    return dir / name;
+  };
+  std::string flipped = bytes;
+  flipped[bytes.size() / 2] ^= 1;
+  EXPECT_EQ(problem_reading(write("flipped.ckpt", flipped)), ReadProblem::kSeal);
+  std::string zeroed = bytes;
+  std::fill(zeroed.begin(), zeroed.begin() + kSealBytes, '\0');
+  EXPECT_EQ(problem_reading(write("zeroed.ckpt", zeroed)), ReadProblem::kSeal);
+  EXPECT_EQ(problem_reading(write("torn.ckpt", bytes.substr(0, bytes.size() - 1))), ReadProblem::kSeal);
+  EXPECT_EQ(problem_reading(write("stub.ckpt", bytes.substr(0, 100))), ReadProblem::kSeal);
+
+  // A results file has no seal and is parsed directly.
+  write_results(dir / "r.h5", computed_record(core::StreamKind::kFast, true), false, FileLocking::kOff);
+  EXPECT_FALSE(read_tally_file(dir / "r.h5", FileLocking::kOff).sealed);
+  std::filesystem::remove_all(dir);
+}
+
 
 }  // namespace
 }  // namespace tally::io
