@@ -70,7 +70,11 @@ constexpr SpanCase kSpans[] = {{"2", 0, 1},
                                {"2^32", 0, (1LL << 32) - 1},
                                {"2^40", 0, (1LL << 40) - 1},
                                {"2^63", 0, LLONG_MAX},
-                               {"2^64", LLONG_MIN, LLONG_MAX}};
+                               {"2^64", LLONG_MIN, LLONG_MAX},
+                               // Beyond the list: a one-digit packed span that is not
+                               // a power of two, and a span rejecting 46 % of wide draws.
+                               {"10^5", 0, 99'999},
+                               {"10^19", -5'000'000'000'000'000'000LL, 4'999'999'999'999'999'999LL}};
 
 /// ns per number of Kernel::sum over `draws` values (raw units for numpy) of task 0.
 void span(benchmark::State& state, StreamKind stream, SpanCase span_case, Index draws) {
@@ -131,16 +135,18 @@ void tails(benchmark::State& state, int how) {
   state.counters["ns_per_number"] = benchmark::Counter(values * 1e-9, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
-/// `tally run --histogram` cost: ns per draw of add_counts (the dispatched path) on one
-/// thread, 2^24 draws of [0, s − 1].
-void histogram(benchmark::State& state, StreamKind stream, std::int64_t span) {
+/// `tally run --histogram` cost: ns per draw of add_counts (the dispatched path; with
+/// `portable`, the word-by-word definition the histogram used before) on one thread,
+/// 2^24 draws of [0, s − 1].
+void histogram(benchmark::State& state, StreamKind stream, std::int64_t span, bool portable = false) {
   const Range range{0, span - 1};
   const Index draws = Index{1} << 24;
   std::vector<std::int64_t> counts(std::size_t(span), 0);
   const FastStream fast(42, range);
   const NumpyStream numpy(42, range);
   for (auto _ : state) {
-    if (stream == StreamKind::kFast) add_counts(fast, 0, {0, draws}, counts);
+    if (stream == StreamKind::kFast && portable) add_counts_portable(fast, 0, {0, draws}, counts);
+    else if (stream == StreamKind::kFast) add_counts(fast, 0, {0, draws}, counts);
     else add_counts(numpy, 0, {0, draws}, counts);
     benchmark::DoNotOptimize(counts.data());
   }
@@ -167,6 +173,7 @@ BENCHMARK_CAPTURE(histogram, fast/2, StreamKind::kFast, 2)->Unit(benchmark::kMil
 BENCHMARK_CAPTURE(histogram, fast/100, StreamKind::kFast, 100)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(histogram, fast/256, StreamKind::kFast, 256)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(histogram, fast/2^16, StreamKind::kFast, 1 << 16)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(histogram, fast_portable/100, StreamKind::kFast, 100, true)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(histogram, numpy/100, StreamKind::kNumpy, 100)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(tails, unit_at_a_time, 0)->Arg(1)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(tails, block_by_block, 1)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
