@@ -1,4 +1,4 @@
-# cmake --install: the executable, the job templates and analysis scripts under
+# cmake --install: the executable, the job templates, analysis scripts and Python package under
 # share/tally/, and the documentation. A batch application is used through its
 # executable, so no library targets or CMake package files are exported.
 include(GNUInstallDirs)
@@ -10,7 +10,10 @@ install(PROGRAMS jobs/tally.sbatch jobs/sweep.sbatch jobs/analyze.sbatch jobs/pi
         DESTINATION ${CMAKE_INSTALL_DATADIR}/tally/jobs)
 install(PROGRAMS scripts/analyze scripts/reference scripts/slurm-local
         DESTINATION ${CMAKE_INSTALL_DATADIR}/tally/scripts)
-install(FILES scripts/lib/python.sh scripts/lib/analyze.py scripts/lib/reference.py
-        DESTINATION ${CMAKE_INSTALL_DATADIR}/tally/scripts/lib)
+install(FILES scripts/lib/python.sh DESTINATION ${CMAKE_INSTALL_DATADIR}/tally/scripts/lib)
+# The Python package beside the scripts, which find it as ../python; users set
+# PYTHONPATH=<prefix>/share/tally/python to `import tally` (docs/python.md).
+install(DIRECTORY python/tally DESTINATION ${CMAKE_INSTALL_DATADIR}/tally/python
+        FILES_MATCHING PATTERN "*.py" PATTERN "__pycache__" EXCLUDE)
 install(FILES README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR})

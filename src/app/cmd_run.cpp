@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "app/commands.hpp"
+#include "app/provenance.hpp"
 #include "app/report.hpp"
 #include "core/error.hpp"
 #include "core/histogram.hpp"
@@ -36,7 +37,7 @@ struct RunArgs {
   double checkpoint_every = 60;
   std::string resume = "auto";
   double max_seconds = 0;
-  double peer_timeout = 300;
+  double peer_timeout = 10;
   std::string file_locking = "best-effort";
   bool histogram = false;
 };
@@ -105,25 +106,39 @@ int report(const RunArgs& a, const parallel::RunSettings& s, const parallel::Run
 }
 
 int run_command(const RunArgs& a, int& argc, char**& argv) {
-  const parallel::RunSettings s = settings_from(a);  // bad input: exit 2 before MPI starts
+  parallel::RunSettings s = settings_from(a);  // bad input: exit 2 before MPI starts
+  s.start_template = start_template(argc, argv);
   parallel::install_stop_handlers();
-  if (!a.force_mpi && !parallel::under_mpi_launcher()) return report(a, s, parallel::run_local(s));
+  if (!a.force_mpi && !parallel::under_mpi_launcher()) {
+    s.provenance = collect_provenance("none (threads only)");
+    return report(a, s, parallel::run_local(s));
+  }
 
   parallel::mpi::Session session(argc, argv);
+  s.provenance = collect_provenance(parallel::mpi::library_version());
   parallel::RunOutcome out;
   try {
     out = parallel::run_mpi(s, session);
   } catch (const Error& e) {
     // Errors of the shared start-up verdict reach every rank alike: rank 0 reports.
-    if (e.code() == ExitCode::kUsage || e.code() == ExitCode::kCheckpoint) throw;
+    if (e.code() == ExitCode::kUsage || e.code() == ExitCode::kCheckpoint) {
+      session.finalize(int(e.code()), s.finalize_bound());
+      throw;
+    }
+    // Anything later: this rank reports and leaves without waiting on its peers (one of
+    // them may be dead or stopped); under a launcher that ends the job, the next start resumes.
     fmt::print(stderr, "tally: error (rank {}): {}\n", session.rank(), e.what());
-    MPI_Abort(session.comm(), int(e.code()));
+    session.skip_finalize();
+    return int(e.code());
   } catch (const std::exception& e) {
     fmt::print(stderr, "tally: error (rank {}): {}\n", session.rank(), e.what());
-    MPI_Abort(session.comm(), int(ExitCode::kFailure));
+    session.skip_finalize();
+    return int(ExitCode::kFailure);
   }
-  if (session.rank() != 0) return int(out.code);
-  return report(a, s, out);
+  const int code = session.rank() == 0 ? report(a, s, out) : int(out.code);
+  if (out.skip_finalize) session.skip_finalize();
+  else session.finalize(code, s.finalize_bound());
+  return code;
 }
 
 }  // namespace

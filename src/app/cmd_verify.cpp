@@ -47,11 +47,9 @@ void add_verify_command(CLI::App& app, Action& action) {
       const auto checks = verify_file(args->file, o);
       const bool passed = std::all_of(checks.begin(), checks.end(), [](const Check& c) { return c.passed; });
       if (args->json) {
-        std::string list;
-        for (const auto& c : checks)
-          list += fmt::format("{}{{\"name\": {}, \"passed\": {}, \"detail\": {}}}", list.empty() ? "" : ", ",
-                              json_string(c.name), c.passed, json_string(c.detail));
-        fmt::print("{{\"file\": {}, \"passed\": {}, \"checks\": [{}]}}\n", json_string(args->file), passed, list);
+        io::Json list = io::Json::array();
+        for (const auto& c : checks) list.push_back({{"name", c.name}, {"passed", c.passed}, {"detail", c.detail}});
+        fmt::print("{}\n", io::dump({{"file", args->file}, {"passed", passed}, {"checks", std::move(list)}}));
       } else {
         fmt::print("verify {}\n", args->file);
         for (const auto& c : checks) fmt::print("  {}  {:<26} {}\n", c.passed ? "PASS" : "FAIL", c.name, c.detail);

@@ -2,62 +2,78 @@
 
 #include <fmt/core.h>
 
+#include <map>
+
 #include "core/statistics.hpp"
 
 namespace tally::app {
 
-std::string json_string(const std::string& text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) {
-      out += fmt::format("\\u{:04x}", int(c));
-      continue;
-    }
-    out += c;
-  }
-  return out + "\"";
-}
-
-namespace {
-template <typename F>
-std::string json_array(std::size_t n, F element) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < n; ++i) out += (i ? ", " : "") + element(i);
-  return out + "]";
-}
-}  // namespace
-
-std::string run_json(const io::RunRecord& r, const std::string& file, int exit_code) {
+io::Json run_json(const io::RunRecord& r, const std::string& file, int exit_code) {
   const auto& c = r.ledger.config();
   const auto& l = r.ledger;
   const auto tasks = std::size_t(c.tasks);
   const auto moments = core::sum_moments(c.range, l.total_count());
-  std::string out = "{";
-  out += fmt::format("\"status\": {}, \"exit_code\": {}, \"file\": {}, ", json_string(r.status), exit_code,
-                     json_string(file));
-  out += fmt::format("\"stream\": {}, \"seed\": {}, \"tasks\": {}, \"samples\": {}, \"lo\": {}, \"hi\": {}, "
-                     "\"chunk\": {}, \"config_fingerprint\": {}, ",
-                     json_string(core::to_string(c.stream)), json_string(core::to_string(c.seed)), c.tasks,
-                     c.samples, c.range.lo, c.range.hi, c.chunk, json_string(c.fingerprint()));
-  out += fmt::format("\"ranks\": {}, \"threads\": {}, \"wall_seconds\": {:.6f}, \"elapsed_seconds\": {:.6f}, "
-                     "\"restarts\": {}, \"chunks_done\": {}, \"chunks\": {}, ",
-                     r.ranks, r.threads, r.wall_seconds, r.elapsed_seconds, r.restarts, l.done_count(), l.size());
-  out += "\"task_sums\": " + json_array(tasks, [&](std::size_t t) { return fmt::format("{}", l.task_sum(t)); }) + ", ";
-  out += "\"task_counts\": " + json_array(tasks, [&](std::size_t t) { return std::to_string(l.task_count(t)); }) + ", ";
-  out += fmt::format("\"total\": {}, \"count\": {}, \"expected_total\": {:.17g}, \"stddev_total\": {:.17g}, "
-                     "\"z_score\": {:.6f}, ",
-                     l.total_sum(), l.total_count(), moments.mean, moments.stddev, moments.z_score(l.total_sum()));
-  out += "\"rank_timing\": " + json_array(r.rank_timing.size(), [&](std::size_t i) {
-           const auto& t = r.rank_timing[i];
-           return fmt::format("{{\"rank\": {}, \"chunks\": {}, \"busy_seconds\": {:.6f}, \"numbers_per_second\": {:.6g}}}",
-                              i, t.chunks, t.busy_seconds, t.numbers_per_second);
-         });
-  return out + "}";
+  io::Json j;
+  j["status"] = r.status;
+  j["exit_code"] = exit_code;
+  j["file"] = file;
+  j["format_version"] = r.format_version;
+  j["stream"] = core::to_string(c.stream);
+  j["seed"] = core::to_string(c.seed);
+  j["tasks"] = c.tasks;
+  j["samples"] = c.samples;
+  j["lo"] = c.range.lo;
+  j["hi"] = c.range.hi;
+  j["chunk"] = c.chunk;
+  j["config_fingerprint"] = c.fingerprint();
+  j["ranks"] = r.ranks;
+  j["threads"] = r.threads;
+  j["wall_seconds"] = r.wall_seconds;
+  j["elapsed_seconds"] = r.elapsed_seconds;
+  j["restarts"] = r.restarts;
+  j["chunks_done"] = l.done_count();
+  j["chunks"] = l.size();
+  io::Json sums = io::Json::array(), counts = io::Json::array();
+  for (std::size_t t = 0; t < tasks; ++t) {
+    sums.push_back(io::exact(l.task_sum(t)));
+    counts.push_back(l.task_count(t));
+  }
+  j["task_sums"] = std::move(sums);
+  j["task_counts"] = std::move(counts);
+  j["total"] = io::exact(l.total_sum());
+  j["count"] = l.total_count();
+  j["expected_total"] = moments.mean;
+  j["stddev_total"] = moments.stddev;
+  j["z_score"] = moments.z_score(l.total_sum());
+  io::Json timing = io::Json::array();
+  for (std::size_t i = 0; i < r.rank_timing.size(); ++i) {
+    const auto& t = r.rank_timing[i];
+    timing.push_back({{"rank", i}, {"host", i < r.rank_hosts.size() ? r.rank_hosts[i] : ""}, {"chunks", t.chunks},
+                      {"busy_seconds", t.busy_seconds}, {"numbers_per_second", t.numbers_per_second}});
+  }
+  j["rank_timing"] = std::move(timing);
+  io::Json per_host = io::Json::object();
+  for (std::size_t i = 0; i < r.rank_hosts.size(); ++i) per_host[r.rank_hosts[i]].push_back(i);
+  j["ranks_per_host"] = std::move(per_host);
+  io::Json starts = io::Json::array();
+  for (const auto& s : r.starts)
+    starts.push_back({{"start_utc", s.start_utc}, {"end_utc", s.end_utc}, {"ranks", s.ranks}, {"threads", s.threads},
+                      {"hosts", s.hosts}, {"slurm_job_id", s.slurm_job_id},
+                      {"slurm_array_job_id", s.slurm_array_job_id}, {"slurm_array_task_id", s.slurm_array_task_id},
+                      {"slurm_step_id", s.slurm_step_id}, {"exit_code", s.exit_code},
+                      {"command_line", s.command_line}, {"user", s.user}});
+  j["starts"] = std::move(starts);
+  io::Json lost = io::Json::array();
+  for (const auto& x : r.lost)
+    lost.push_back({{"start", x.start}, {"rank", x.rank}, {"host", x.host}, {"seconds", x.seconds},
+                    {"chunks_reassigned", x.chunks_reassigned}, {"reason", x.reason}});
+  j["lost"] = std::move(lost);
+  j["provenance"] = r.provenance;
+  return j;
 }
 
 void print_run_json(const io::RunRecord& record, const std::string& file, int exit_code) {
-  fmt::print("{}\n", run_json(record, file, exit_code));
+  fmt::print("{}\n", io::dump(run_json(record, file, exit_code)));
 }
 
 void print_run_summary(const io::RunRecord& r, const std::string& file, int exit_code) {
@@ -70,8 +86,29 @@ void print_run_summary(const io::RunRecord& r, const std::string& file, int exit
              c.range.hi, core::to_string(c.stream), core::to_string(c.seed));
   fmt::print("layout        {} rank(s) x {} thread(s), chunk {} ({} of {} chunks done)\n", r.ranks, r.threads,
              c.chunk, l.done_count(), l.size());
+  std::map<std::string, std::vector<std::size_t>> per_host;
+  for (std::size_t i = 0; i < r.rank_hosts.size(); ++i) per_host[r.rank_hosts[i]].push_back(i);
+  for (const auto& [host, ranks] : per_host) {
+    std::string list;
+    for (auto rank : ranks) list += (list.empty() ? "" : ",") + std::to_string(rank);
+    fmt::print("host          {}: rank(s) {}\n", host.empty() ? "?" : host, list);
+  }
   fmt::print("time          {:.3f} s this start, {:.3f} s in all, {} restart(s)\n", r.wall_seconds,
              r.elapsed_seconds, r.restarts);
+  for (std::size_t i = 0; i < r.starts.size(); ++i) {
+    const auto& s = r.starts[i];
+    fmt::print("start {:<7} {} .. {}  {} x {} on {}  exit {}{}\n", i, s.start_utc, s.end_utc.empty() ? "?" : s.end_utc,
+               s.ranks, s.threads, s.hosts.empty() ? "?" : s.hosts, s.exit_code,
+               s.slurm_job_id.empty() ? "" : "  slurm job " + s.slurm_job_id);
+  }
+  for (const auto& x : r.lost)
+    fmt::print("lost          rank {} on {} at {:.1f} s of start {} ({}); {} chunk(s) recomputed by others\n", x.rank,
+               x.host.empty() ? "?" : x.host, x.seconds, x.start, x.reason, x.chunks_reassigned);
+  if (const auto it = r.provenance.find("git_commit"); it != r.provenance.end())
+    fmt::print("built from    tally {} git {}{} ({}, {}), kernel {}, {}\n", r.provenance.at("tally_version"),
+               it->second.substr(0, 12), r.provenance.at("git_dirty") == "yes" ? " (dirty)" : "",
+               r.provenance.at("build_type"), r.provenance.at("compiler"), r.provenance.at("kernel_path"),
+               r.provenance.at("mpi_library"));
   fmt::print("------------------------------- results -------------------------------\n");
   const auto shown = std::min<std::int64_t>(c.tasks, 16);
   for (std::int64_t t = 0; t < shown; ++t)

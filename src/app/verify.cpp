@@ -68,8 +68,7 @@ Check sums_against_chunks(const io::RunRecord& r, const io::StoredTotals& s) {
 }
 
 Check total_against_tasks(const io::RunRecord& r, const io::StoredTotals& s) {
-  const std::int64_t from_tasks = std::accumulate(s.task_sums.begin(), s.task_sums.end(), std::int64_t{0},
-                                                  [](std::int64_t a, std::int64_t b) { return std::int64_t(std::uint64_t(a) + std::uint64_t(b)); });
+  const core::i128 from_tasks = std::accumulate(s.task_sums.begin(), s.task_sums.end(), core::i128{0});
   if (s.total != from_tasks || s.total != r.ledger.total_sum())
     return {"total", false, fmt::format("stored total {} but the task sums add to {}", s.total, from_tasks)};
   if (s.total_count != r.ledger.total_count())
@@ -115,22 +114,22 @@ std::vector<Check> histogram(const io::RunRecord& r, const VerifyOptions& o) {
   std::uint64_t cells = 0;
   for (core::TaskId t = 0; t < core::TaskId(c.tasks); ++t) {
     std::int64_t count = 0;
-    std::uint64_t weighted = 0;
+    core::i128 weighted = 0;
     for (std::uint64_t j = 0; j < span; ++j) {
       const std::int64_t n = r.histogram[t * span + j];
       if (n < 0) return {{"histogram", false, fmt::format("task {} has a negative count", t)}};
       count += n;
-      weighted += std::uint64_t(n) * std::uint64_t(c.range.lo + std::int64_t(j));
+      weighted += core::i128(n) * (core::i128(c.range.lo) + core::i128(j));
     }
     // A results file's histogram includes the tails; a checkpoint's covers its done
     // chunks only (tails are counted once, when the final file is written).
     const bool with_tail = r.status == "complete" && l.tail_done(t);
     const std::int64_t expected_count = l.task_count(t) - (l.tail_done(t) && !with_tail ? std::int64_t(l.missing(t)) : 0);
-    const std::int64_t expected_sum = std::int64_t(std::uint64_t(l.task_sum(t)) - (l.tail_done(t) && !with_tail ? std::uint64_t(l.tail(t)) : 0));
+    const core::i128 expected_sum = l.task_sum(t) - (l.tail_done(t) && !with_tail ? l.tail(t) : 0);
     if (count != expected_count)
       return {{"histogram", false, fmt::format("task {} counts {} values, its sum covers {}", t, count, expected_count)}};
-    if (std::int64_t(weighted) != expected_sum)
-      return {{"histogram", false, fmt::format("task {}: the counts reproduce {} but the task sum is {}", t, std::int64_t(weighted), expected_sum)}};
+    if (weighted != expected_sum)
+      return {{"histogram", false, fmt::format("task {}: the counts reproduce {} but the task sum is {}", t, weighted, expected_sum)}};
     if (count == 0 || span < 2) continue;
     const double e = double(count) / double(span);
     for (std::uint64_t j = 0; j < span; ++j) {
@@ -164,7 +163,8 @@ std::vector<Check> verify_file(const std::filesystem::path& path, const VerifyOp
     checks.push_back({"schema", false, e.what()});
     return checks;
   }
-  checks.push_back({"schema", true, fmt::format("{} format 1, {} of {} chunks done, status {}", stored.filetype,
+  checks.push_back({"schema", true, fmt::format("{} format {}, {} of {} chunks done, status {}", stored.filetype,
+                                                stored.format_version,
                                                 record->ledger.done_count(), record->ledger.size(), record->status)});
   if (stored.filetype == "tally-checkpoint") {
     const auto problem = io::seal_problem(path);

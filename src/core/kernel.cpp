@@ -1,11 +1,10 @@
 #include "core/kernel.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <vector>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "core/histogram.hpp"
 #include "core/kernel_fast.hpp"
@@ -26,19 +25,17 @@ struct Piece {
 };
 
 constexpr Index kMinPiece = Index{1} << 16;  // below this, thread overhead outweighs the work
+constexpr Index kMaxPiece = Index{1} << 24;  // a few ms on any path: ticks stay frequent
 /// A tail needing at most this many more values is finished block by block.
 constexpr std::uint64_t kScalarTail = 4096;
 
-int thread_count(int threads) {
-#ifdef _OPENMP
-  if (threads <= 0) return omp_get_max_threads();
-#endif
-  return std::max(threads, 1);
-}
+int thread_count(int threads) { return threads > 0 ? threads : omp_get_max_threads(); }
 
 /// About eight pieces per thread over `total` units balance uneven work without
 /// fine-grain overhead.
-Index piece_size(Index total, int threads) { return std::max(kMinPiece, total / (Index(threads) * 8) + 1); }
+Index piece_size(Index total, int threads) {
+  return std::max(kMinPiece, std::min(kMaxPiece, total / (Index(threads) * 8) + 1));
+}
 
 /// Cuts [r.begin, r.end) of task t into pieces that add to out[slot].
 void cut(std::vector<Piece>& pieces, std::size_t slot, TaskId t, IndexRange r, Index piece) {
@@ -48,12 +45,16 @@ void cut(std::vector<Piece>& pieces, std::size_t slot, TaskId t, IndexRange r, I
 
 /// Sums every piece in parallel and adds it to out[piece.slot]: exact integer sums, so
 /// the result never depends on the thread count or the cut.
-void sum_pieces(const Kernel& kernel, const std::vector<Piece>& pieces, std::span<ChunkSum> out, int threads) {
+/// `tick`, when given, runs on the calling thread (OpenMP thread 0) between its pieces.
+void sum_pieces(const Kernel& kernel, const std::vector<Piece>& pieces, std::span<ChunkSum> out, int threads,
+                const std::function<void()>& tick = {}) {
   std::vector<ChunkSum> partial(pieces.size());
   const auto n = static_cast<std::int64_t>(pieces.size());
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (n > 1 && threads > 1)
-  for (std::int64_t i = 0; i < n; ++i)
+  for (std::int64_t i = 0; i < n; ++i) {
     partial[std::size_t(i)] = kernel.sum(pieces[std::size_t(i)].task, pieces[std::size_t(i)].range);
+    if (tick && omp_get_thread_num() == 0) tick();
+  }
   for (std::size_t i = 0; i < pieces.size(); ++i) {
     ChunkSum& target = out[pieces[i].slot];
     target.sum += partial[i].sum;
@@ -89,7 +90,8 @@ void Kernel::count_tail(TaskId t, std::uint64_t missing, std::span<std::int64_t>
   add_tail_counts(std::get<NumpyStream>(stream_), t, Index(config_.samples), missing, counts);
 }
 
-void Kernel::sum_chunks(std::span<const ChunkId> ids, std::span<ChunkSum> out, int threads) const {
+void Kernel::sum_chunks(std::span<const ChunkId> ids, std::span<ChunkSum> out, int threads,
+                        const std::function<void()>& tick) const {
   threads = std::max(threads, 1);
   Index total = 0;
   for (ChunkId id : ids) total += config_.indices_of(id).size();
@@ -97,7 +99,7 @@ void Kernel::sum_chunks(std::span<const ChunkId> ids, std::span<ChunkSum> out, i
   std::vector<Piece> pieces;
   for (std::size_t slot = 0; slot < ids.size(); ++slot) cut(pieces, slot, config_.task_of(ids[slot]), config_.indices_of(ids[slot]), piece);
   std::fill(out.begin(), out.end(), ChunkSum{});
-  sum_pieces(*this, pieces, out, threads);
+  sum_pieces(*this, pieces, out, threads, tick);
 }
 
 void Kernel::tails(std::span<const TaskId> tasks, std::span<const std::uint64_t> missing, std::span<i128> out,

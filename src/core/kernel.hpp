@@ -2,6 +2,7 @@
 // The kernel: exact sums of chunks of either stream, with SIMD inside a thread and
 // OpenMP threads across the pieces of a batch. Results never depend on the split.
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <variant>
 
@@ -38,8 +39,11 @@ class Kernel {
   void count_tail(TaskId t, std::uint64_t missing, std::span<std::int64_t> counts) const;
 
   /// Sums the chunks `ids` into `out` with `threads` OpenMP threads, splitting chunks
-  /// into pieces so that any batch keeps every thread busy.
-  void sum_chunks(std::span<const ChunkId> ids, std::span<ChunkSum> out, int threads) const;
+  /// into pieces so that any batch keeps every thread busy. `tick`, when given, is
+  /// called on the calling thread between pieces (a few ms apart): the rank's MPI
+  /// thread stays responsive however large a chunk is.
+  void sum_chunks(std::span<const ChunkId> ids, std::span<ChunkSum> out, int threads,
+                  const std::function<void()>& tick = {}) const;
 
  private:
   Config config_;

@@ -12,16 +12,17 @@ Ledger::Ledger(const Config& config)
       tails_(std::size_t(config.tasks), 0),
       tail_done_(std::size_t(config.tasks), 0) {}
 
-void Ledger::record(ChunkId id, ChunkSum sum) {
+bool Ledger::record(ChunkId id, ChunkSum sum) {
   if (id >= done_.size()) throw Error(ExitCode::kFailure, "chunk " + std::to_string(id) + " is out of range");
   if (done_[id]) {
     if (chunks_[id] != sum)
       throw Error(ExitCode::kFailure, "chunk " + std::to_string(id) + " was reported twice with different sums");
-    return;
+    return false;
   }
   done_[id] = 1;
   chunks_[id] = sum;
   ++done_count_;
+  return true;
 }
 
 std::uint64_t Ledger::missing(TaskId t) const {

@@ -23,9 +23,10 @@ class Ledger {
   [[nodiscard]] bool complete() const { return done_count_ == done_.size(); }
   [[nodiscard]] const ChunkSum& chunk(ChunkId id) const { return chunks_[id]; }
 
-  /// Records a finished chunk. Recording the same chunk twice with the same sum is a
-  /// no-op (a resent result); with a different sum it throws: nothing is counted twice.
-  void record(ChunkId id, ChunkSum sum);
+  /// Records a finished chunk; true when it was not done before. Recording the same
+  /// chunk twice with the same sum is a no-op (a resent or recomputed result); with a
+  /// different sum it throws: nothing is counted twice.
+  bool record(ChunkId id, ChunkSum sum);
 
   /// The task's tail (numpy stream), 0 until finish_tails() has computed it.
   [[nodiscard]] i128 tail(TaskId t) const { return tails_[t]; }

@@ -73,7 +73,7 @@ void CheckpointStore::save(const RunRecord& record) const {
     {
       const h5::Id file = h5::create_file(temp.string(), locking_, kSealBytes);
       write_record(file, record, kCheckpointFiletype);
-      h5::write_attribute(file, "digest", record_digest(record));
+      h5::write_attribute(file, "digest", record_digest(record, kFormatVersion));
       h5::flush(file);
     }  // closed: the seal covers the final bytes
     write_seal(temp);

@@ -38,14 +38,17 @@ class Hasher {
 };
 }  // namespace
 
-std::string record_digest(const RunRecord& r) {
+std::string record_digest(const RunRecord& r, std::int64_t format_version) {
+  const bool wide = (format_version != 0 ? format_version : r.format_version) >= 2;
   Hasher h;
   h.text(r.ledger.config().canonical_text());
   h.text(r.status);
   h.word(r.ledger.size());
   for (core::ChunkId id = 0; id < r.ledger.size(); ++id) {
     h.word(r.ledger.done(id) ? 1 : 0);
-    h.word(std::uint64_t(r.ledger.chunk(id).sum));
+    const auto sum = static_cast<unsigned __int128>(r.ledger.chunk(id).sum);
+    h.word(std::uint64_t(sum));
+    if (wide) h.word(std::uint64_t(sum >> 64));
     h.word(r.ledger.chunk(id).missing);
   }
   h.word(std::uint64_t(r.restarts));

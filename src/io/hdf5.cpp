@@ -1,5 +1,7 @@
 #include "io/hdf5.hpp"
 
+#include <algorithm>
+
 #include "core/error.hpp"
 
 namespace tally::io::h5 {
@@ -82,7 +84,64 @@ std::vector<T> read_dataset(const Id& file, const char* path, std::uint64_t expe
     fail_read(std::string("dataset '") + path + "' cannot be read (truncated or corrupt)");
   return values;
 }
+
+/// The file and memory type of tally's 128-bit integers.
+Id int128_type() {
+  Id type = checked(H5Tcreate(H5T_COMPOUND, 16), H5Tclose, "create the int128 type");
+  if (H5Tinsert(type.get(), "lo", 0, H5T_STD_U64LE) < 0 || H5Tinsert(type.get(), "hi", 8, H5T_STD_I64LE) < 0)
+    fail_write("build the int128 type");
+  return type;
+}
+
+struct Int128Words {
+  std::uint64_t lo;
+  std::int64_t hi;
+};
+static_assert(sizeof(Int128Words) == 16);
+
+Int128Words split(__int128 v) {
+  return {std::uint64_t(static_cast<unsigned __int128>(v)), std::int64_t(v >> 64)};
+}
+
+/// True when `type` is exactly the compound tally writes: two 8-byte integers named lo and hi.
+bool is_int128_type(hid_t type) {
+  if (type < 0 || H5Tget_class(type) != H5T_COMPOUND || H5Tget_size(type) != 16 || H5Tget_nmembers(type) != 2)
+    return false;
+  for (unsigned i = 0; i < 2; ++i) {
+    char* name = H5Tget_member_name(type, i);
+    const std::string member = name != nullptr ? name : "";
+    H5free_memory(name);
+    const Id m{H5Tget_member_type(type, i), H5Tclose};
+    if ((member != "lo" && member != "hi") || !plain_type(m.get(), H5T_INTEGER, 8)) return false;
+  }
+  return true;
+}
+
+Id open_dataset(const Id& file, const char* path) {
+  if (!exists(file, path)) fail_read(std::string("dataset '") + path + "' is missing");
+  Id set{H5Dopen2(file.get(), path, H5P_DEFAULT), H5Dclose};
+  if (set.get() < 0) fail_read(std::string("dataset '") + path + "' cannot be opened");
+  return set;
+}
+
+/// Elements of a dataset that must be 1-D (or scalar when `scalar_ok`).
+std::uint64_t checked_length(const Id& set, const char* path, std::uint64_t expected) {
+  const Id space{H5Dget_space(set.get()), H5Sclose};
+  const int rank = space.get() < 0 ? -1 : H5Sget_simple_extent_ndims(space.get());
+  if (rank < 0 || rank > 1) fail_read(std::string("dataset '") + path + "' has the wrong shape");
+  const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+  if (n < 0 || std::uint64_t(n) != expected)
+    fail_read(std::string("dataset '") + path + "' has " + std::to_string(n) + " elements, expected " +
+              std::to_string(expected));
+  return expected;
+}
 }  // namespace
+
+std::string library_version() {
+  unsigned major = 0, minor = 0, release = 0;
+  H5get_libversion(&major, &minor, &release);
+  return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(release);
+}
 
 void silence_errors() {
   static const bool silenced = [] {
@@ -160,6 +219,32 @@ void write_scalar(const Id& parent, const char* path, double value) {
   write_raw(parent, path, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value, {});
 }
 
+void write_dataset(const Id& parent, const char* path, const std::vector<__int128>& values) {
+  std::vector<Int128Words> words(values.size());
+  for (std::size_t i = 0; i < values.size(); ++i) words[i] = split(values[i]);
+  const Id type = int128_type();
+  write_raw(parent, path, type.get(), type.get(), words.data(), {values.size()});
+}
+void write_scalar(const Id& parent, const char* path, __int128 value) {
+  const Int128Words words = split(value);
+  const Id type = int128_type();
+  write_raw(parent, path, type.get(), type.get(), &words, {});
+}
+void write_dataset(const Id& parent, const char* path, const std::vector<std::string>& values) {
+  std::size_t width = 1;
+  for (const auto& v : values) width = std::max(width, v.size() + 1);
+  std::vector<char> packed(values.size() * width, '\0');
+  for (std::size_t i = 0; i < values.size(); ++i) values[i].copy(packed.data() + i * width, values[i].size());
+  const Id type = checked(H5Tcopy(H5T_C_S1), H5Tclose, "copy a string type");
+  H5Tset_size(type.get(), width);
+  H5Tset_strpad(type.get(), H5T_STR_NULLTERM);
+  write_raw(parent, path, type.get(), type.get(), packed.data(), {values.size()});
+}
+void write_string_attributes(const Id& parent, const char* group, const std::map<std::string, std::string>& values) {
+  const Id g = create_group(parent, group);
+  for (const auto& [name, value] : values) write_attribute(g, name.c_str(), value);
+}
+
 bool exists(const Id& file, const char* path) {
   // Check each component: H5Lexists on "a/b" fails when "a" is missing.
   std::string prefix;
@@ -201,6 +286,67 @@ std::vector<std::uint8_t> read_uint8s(const Id& file, const char* path, std::uin
 }
 std::vector<double> read_doubles(const Id& file, const char* path, std::uint64_t expected) {
   return read_dataset<double>(file, path, expected, H5T_NATIVE_DOUBLE, H5T_FLOAT);
+}
+
+std::vector<__int128> read_int128s(const Id& file, const char* path, std::uint64_t expected) {
+  const Id set = open_dataset(file, path);
+  const Id type{H5Dget_type(set.get()), H5Tclose};
+  if (!is_int128_type(type.get())) fail_read(std::string("dataset '") + path + "' is not tally's int128 type");
+  checked_length(set, path, expected);
+  std::vector<Int128Words> words(expected);
+  const Id mem = int128_type();
+  if (expected > 0 && H5Dread(set.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, words.data()) < 0)
+    fail_read(std::string("dataset '") + path + "' cannot be read (truncated or corrupt)");
+  std::vector<__int128> out(expected);
+  for (std::size_t i = 0; i < expected; ++i)
+    out[i] = static_cast<__int128>((static_cast<unsigned __int128>(std::uint64_t(words[i].hi)) << 64) | words[i].lo);
+  return out;
+}
+
+std::vector<std::string> read_strings(const Id& file, const char* path, std::uint64_t expected) {
+  const Id set = open_dataset(file, path);
+  const Id type{H5Dget_type(set.get()), H5Tclose};
+  if (type.get() < 0 || H5Tget_class(type.get()) != H5T_STRING || H5Tis_variable_str(type.get()) > 0)
+    fail_read(std::string("dataset '") + path + "' is not fixed-length strings");
+  const std::size_t width = H5Tget_size(type.get());
+  if (width == 0 || width > (1u << 16)) fail_read(std::string("dataset '") + path + "' has an absurd string size");
+  checked_length(set, path, expected);
+  std::vector<char> packed(expected * width, '\0');
+  if (expected > 0 && H5Dread(set.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, packed.data()) < 0)
+    fail_read(std::string("dataset '") + path + "' cannot be read (truncated or corrupt)");
+  std::vector<std::string> out(expected);
+  for (std::size_t i = 0; i < expected; ++i) {
+    const char* at = packed.data() + i * width;
+    out[i].assign(at, std::find(at, at + width, '\0'));
+  }
+  return out;
+}
+
+std::uint64_t dataset_length(const Id& file, const char* path, std::uint64_t limit) {
+  const Id set = open_dataset(file, path);
+  const Id space{H5Dget_space(set.get()), H5Sclose};
+  if (space.get() < 0 || H5Sget_simple_extent_ndims(space.get()) != 1)
+    fail_read(std::string("dataset '") + path + "' has the wrong shape");
+  const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+  if (n < 0 || std::uint64_t(n) > limit) fail_read(std::string("dataset '") + path + "' is absurdly long");
+  return std::uint64_t(n);
+}
+
+std::map<std::string, std::string> read_string_attributes(const Id& file, const char* group) {
+  if (!exists(file, group)) fail_read(std::string("group '") + group + "' is missing");
+  const Id g{H5Gopen2(file.get(), group, H5P_DEFAULT), H5Gclose};
+  if (g.get() < 0) fail_read(std::string("group '") + group + "' cannot be opened");
+  H5O_info_t info{};
+  if (H5Oget_info2(g.get(), &info, H5O_INFO_NUM_ATTRS) < 0 || info.num_attrs > 256)
+    fail_read(std::string("group '") + group + "' has too many attributes");
+  std::map<std::string, std::string> out;
+  for (hsize_t i = 0; i < info.num_attrs; ++i) {
+    char name[256] = {};
+    if (H5Aget_name_by_idx(g.get(), ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof name - 1, H5P_DEFAULT) < 0)
+      fail_read(std::string("group '") + group + "' has an unreadable attribute");
+    out[name] = read_string_attribute(g, name);
+  }
+  return out;
 }
 
 }  // namespace tally::io::h5

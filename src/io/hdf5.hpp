@@ -4,6 +4,7 @@
 #include <hdf5.h>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -45,6 +46,8 @@ class Id {
 
 /// Turns off HDF5's own error printing (once): tally reports one clear line instead.
 void silence_errors();
+/// The HDF5 library's version, e.g. "1.10.8".
+[[nodiscard]] std::string library_version();
 
 /// File-access property list with the chosen locking policy.
 [[nodiscard]] Id file_access(FileLocking locking);
@@ -69,6 +72,14 @@ void write_matrix(const Id& parent, const char* path, const std::vector<std::int
 void write_scalar(const Id& parent, const char* path, std::int64_t value);
 void write_scalar(const Id& parent, const char* path, double value);
 
+/// 128-bit integers as the compound {lo: uint64 LE, hi: int64 LE}; value = hi·2^64 + lo.
+void write_dataset(const Id& parent, const char* path, const std::vector<__int128>& values);
+void write_scalar(const Id& parent, const char* path, __int128 value);
+/// Fixed-length, NUL-terminated strings (one length for all, at least 1).
+void write_dataset(const Id& parent, const char* path, const std::vector<std::string>& values);
+/// String attributes on a group (created here), one per entry.
+void write_string_attributes(const Id& parent, const char* group, const std::map<std::string, std::string>& values);
+
 [[nodiscard]] bool exists(const Id& file, const char* path);
 [[nodiscard]] bool has_attribute(const Id& object, const char* name);
 /// Readers throw a checkpoint Error (exit 3) naming what is missing or malformed.
@@ -79,5 +90,12 @@ void write_scalar(const Id& parent, const char* path, double value);
 [[nodiscard]] std::vector<std::int64_t> read_int64s(const Id& file, const char* path, std::uint64_t expected);
 [[nodiscard]] std::vector<std::uint8_t> read_uint8s(const Id& file, const char* path, std::uint64_t expected);
 [[nodiscard]] std::vector<double> read_doubles(const Id& file, const char* path, std::uint64_t expected);
+[[nodiscard]] std::vector<__int128> read_int128s(const Id& file, const char* path, std::uint64_t expected);
+/// Fixed-length strings; each at most 64 KiB.
+[[nodiscard]] std::vector<std::string> read_strings(const Id& file, const char* path, std::uint64_t expected);
+/// Number of elements of a 1-D dataset (bounded by `limit`, else a checkpoint Error).
+[[nodiscard]] std::uint64_t dataset_length(const Id& file, const char* path, std::uint64_t limit);
+/// Every string attribute of a group (at most 256, each at most 1 MiB).
+[[nodiscard]] std::map<std::string, std::string> read_string_attributes(const Id& file, const char* group);
 
 }  // namespace tally::io::h5

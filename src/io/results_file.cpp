@@ -48,11 +48,12 @@ StoredTotals read_stored_totals(const fs::path& path, FileLocking locking) {
   try {
     StoredTotals out;
     out.filetype = h5::read_string_attribute(*file, "filetype");
+    out.format_version = read_format_version(*file);
     const auto tasks = std::uint64_t(read_config(*file).tasks);
-    out.task_sums = h5::read_int64s(*file, "tasks/sum", tasks);
+    out.task_sums = read_sums(*file, "tasks/sum", tasks, out.format_version);
     out.task_counts = h5::read_int64s(*file, "tasks/count", tasks);
-    out.task_tails = h5::read_int64s(*file, "tasks/tail", tasks);
-    out.total = h5::read_int64s(*file, "total/sum", 1).front();
+    out.task_tails = read_sums(*file, "tasks/tail", tasks, out.format_version);
+    out.total = read_sums(*file, "total/sum", 1, out.format_version).front();
     out.total_count = h5::read_int64s(*file, "total/count", 1).front();
     if (h5::has_attribute(*file, "digest")) out.digest = h5::read_string_attribute(*file, "digest");
     return out;

@@ -22,8 +22,10 @@ void check_results_path(const std::filesystem::path& path, bool force);
 /// which holds them against values recomputed from the ledger).
 struct StoredTotals {
   std::string filetype;
-  std::vector<std::int64_t> task_sums, task_counts, task_tails;
-  std::int64_t total = 0;
+  std::int64_t format_version = 0;
+  std::vector<core::i128> task_sums, task_tails;
+  std::vector<std::int64_t> task_counts;
+  core::i128 total = 0;
   std::int64_t total_count = 0;
   std::string digest;  ///< empty when the file has none (results files)
 };

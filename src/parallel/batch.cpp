@@ -5,7 +5,8 @@
 
 namespace tally::parallel {
 
-BatchResult compute_batch(const core::Kernel& kernel, const Batch& batch, int threads, bool histogram) {
+BatchResult compute_batch(const core::Kernel& kernel, const Batch& batch, int threads, bool histogram,
+                          const std::function<void()>& tick) {
   const auto& config = kernel.config();
   BatchResult out;
   out.batch = batch;
@@ -16,7 +17,7 @@ BatchResult compute_batch(const core::Kernel& kernel, const Batch& batch, int th
     out.draws += config.indices_of(ids[i]).size();
   }
   const auto t0 = std::chrono::steady_clock::now();
-  kernel.sum_chunks(ids, out.sums, threads);
+  kernel.sum_chunks(ids, out.sums, threads, tick);
   if (histogram && batch.count > 0) {
     const auto span = std::uint64_t(config.range.span());
     out.first_task = config.task_of(batch.first);

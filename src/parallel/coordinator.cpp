@@ -2,196 +2,118 @@
 
 #include <fmt/core.h>
 
-#include <csignal>
-#include <cstring>
-
 #include "parallel/backoff.hpp"
-#include "parallel/mpi.hpp"
-#include "parallel/protocol.hpp"
 #include "parallel/signals.hpp"
 
 namespace tally::parallel {
 
 namespace {
-std::string signal_name(int s) {
-  switch (s) {
-    case SIGTERM: return "SIGTERM";
-    case SIGINT: return "SIGINT";
-    case SIGUSR1: return "SIGUSR1";
-    case SIGUSR2: return "SIGUSR2";
-    default: return "signal " + std::to_string(s);
-  }
-}
 // Rank 0 computes in small batches when it has workers, so it answers them within
 // a few milliseconds; alone it takes the scheduler's full size.
 constexpr std::uint64_t kOwnBatchDrawsPerThread = std::uint64_t{1} << 21;
+constexpr double kServeEvery = 0.002;  // seconds between serves while rank 0 computes
+
+DispatchOptions dispatch_options(const RunSettings& s, const io::RunRecord& record) {
+  DispatchOptions o;
+  o.threads = std::max(s.threads, 1);
+  o.peer_timeout = s.peer_timeout;
+  o.heartbeat = std::min(1.0, s.peer_timeout / 5);
+  o.histogram = s.histogram;
+  o.start = record.starts.empty() ? 0 : std::int64_t(record.starts.size()) - 1;
+  return o;
+}
 }  // namespace
 
 Coordinator::Coordinator(const RunSettings& settings, io::RunRecord& record, const io::CheckpointStore& store,
-                         MPI_Comm comm, int ranks)
+                         MpiTransport* transport, int ranks, const Clock& clock)
     : settings_(settings),
       record_(record),
       store_(store),
-      comm_(comm),
+      transport_(transport),
       ranks_(ranks),
+      clock_(clock),
       kernel_(settings.config),
-      scheduler_(record.ledger, ranks),
-      progress_(settings.progress, settings.progress_interval, settings.config.total_samples(), done_draws()),
-      start_(Clock::now()),
+      dispatch_(record, ranks, dispatch_options(settings, record), clock.now()),
+      progress_(settings.progress, settings.progress_interval, settings.config.total_samples(),
+                dispatch_.done_draws()),
+      start_(clock.now()),
       last_checkpoint_(start_),
-      last_message_(start_),
-      said_bye_(std::size_t(ranks), false) {
-  said_bye_[0] = true;
-  span_ = std::uint64_t(settings.config.range.span());
-  if (settings.histogram && record_.histogram.empty())
-    record_.histogram.assign(std::size_t(settings.config.tasks) * span_, 0);
-  byes_ = 1;
-  done_draws_ = done_draws();
-  record_.rank_timing.assign(std::size_t(ranks), {});
-}
-
-std::uint64_t Coordinator::done_draws() const {
-  const auto& ledger = record_.ledger;
-  if (ledger.complete()) return ledger.config().total_samples();
-  std::uint64_t out = 0;
-  for (core::ChunkId id = 0; id < ledger.size(); ++id)
-    if (ledger.done(id)) out += ledger.config().indices_of(id).size();
-  return out;
-}
+      last_serve_(start_),
+      elapsed_before_(record.elapsed_seconds) {}
 
 void Coordinator::check_stop() {
-  if (stopping_) return;
+  if (dispatch_.stopping()) return;
   if (int s = stop_signal()) {
-    stopping_ = true;
-    stop_reason_ = signal_name(s) + " on rank 0";
-  } else if (settings_.max_seconds > 0 &&
-             std::chrono::duration<double>(Clock::now() - start_).count() >= settings_.max_seconds) {
-    stopping_ = true;
-    stop_reason_ = fmt::format("--max-seconds {}", settings_.max_seconds);
+    dispatch_.stop(signal_name(s) + " on rank 0");
+  } else if (settings_.max_seconds > 0 && clock_.now() - start_ >= settings_.max_seconds) {
+    dispatch_.stop(fmt::format("--max-seconds {}", settings_.max_seconds));
   }
 }
 
-void Coordinator::absorb(const BatchResult& result) {
-  const auto& config = settings_.config;
-  if (result.batch.first + result.batch.count > record_.ledger.size() || result.sums.size() != result.batch.count)
-    throw Error(ExitCode::kFailure, "a batch result does not fit the ledger");
-  for (std::uint64_t i = 0; i < result.batch.count; ++i) {
-    const core::ChunkId id = result.batch.first + i;
-    record_.ledger.record(id, result.sums[i]);
-    done_draws_ += config.indices_of(id).size();
+void Coordinator::serve() {
+  last_serve_ = clock_.now();
+  if (transport_ == nullptr) return;
+  while (auto m = transport_->poll()) dispatch_.on_message(m->source, m->tag, m->words, clock_.now());
+  for (const auto& f : transport_->failures()) {
+    dispatch_.on_peer_failed(f.rank, f.why, clock_.now());
+    transport_->abandon(f.rank);
   }
-  if (settings_.histogram) {
-    if (result.histogram.size() + result.first_task * span_ > record_.histogram.size() || result.batch.count == 0)
-      throw Error(ExitCode::kFailure, "a batch histogram does not fit the run's histogram");
-    add_histogram(result, span_, record_.histogram);
+  dispatch_.tick(clock_.now());
+  for (auto& out : dispatch_.take_outgoing()) {
+    if (dispatch_.lost(out.dest) && out.tag != protocol::kFinal && out.tag != protocol::kAssign) continue;
+    transport_->send(out.dest, out.tag, std::move(out.words));
   }
 }
 
-void Coordinator::handle_results(int source, const std::vector<std::uint64_t>& words) {
-  BatchResult result;
-  if (!protocol::decode(words, result))
-    throw Error(ExitCode::kFailure, fmt::format("malformed result message from rank {}", source));
-  if (result.batch.count > 0) absorb(result);
-}
-
-void Coordinator::reply(int worker) {
-  protocol::Assign assign;
-  if (stopping_) {
-    assign.reason = protocol::NoWork::kStopNow;
-  } else if (auto batch = scheduler_.next(Scheduler::kMaxBatchDrawsPerThread * threads())) {
-    assign.batch = *batch;
-  } else {
-    assign.reason = protocol::NoWork::kNoMore;
-  }
-  mpi::send(protocol::encode(assign), worker, mpi::kAssign, comm_);
-}
-
-bool Coordinator::serve_one() {
-  if (comm_ == MPI_COMM_NULL) return false;
-  MPI_Status status;
-  if (!mpi::probe(MPI_ANY_SOURCE, MPI_ANY_TAG, comm_, status)) return false;
-  const auto words = mpi::receive(status, comm_);
-  last_message_ = Clock::now();
-  const int source = status.MPI_SOURCE;
-  switch (status.MPI_TAG) {
-    case mpi::kResult:
-      handle_results(source, words);
-      check_stop();
-      reply(source);
-      break;
-    case mpi::kStopReq:
-      if (!stopping_) {
-        stopping_ = true;
-        stop_reason_ = signal_name(words.empty() ? 0 : int(words[0])) + fmt::format(" on rank {}", source);
-      }
-      break;
-    case mpi::kBye:
-      if (!said_bye_[std::size_t(source)]) {
-        said_bye_[std::size_t(source)] = true;
-        ++byes_;
-        record_.rank_timing[std::size_t(source)] = protocol::decode_timing(words);
-      }
-      break;
-    default:
-      throw Error(ExitCode::kFailure, fmt::format("unexpected message tag {} from rank {}", status.MPI_TAG, source));
-  }
-  return true;
+void Coordinator::serve_if_due() {
+  if (clock_.now() - last_serve_ >= kServeEvery) serve();
 }
 
 void Coordinator::checkpoint_if_due() {
   if (settings_.checkpoint_every <= 0) return;
-  const auto now = Clock::now();
-  if (std::chrono::duration<double>(now - last_checkpoint_).count() < settings_.checkpoint_every) return;
-  record_.wall_seconds = std::chrono::duration<double>(now - start_).count();
+  const double now = clock_.now();
+  if (now - last_checkpoint_ < settings_.checkpoint_every) return;
+  record_.wall_seconds = now - start_;
+  record_.elapsed_seconds = elapsed_before_ + record_.wall_seconds;  // a crash after this keeps it
+  if (!record_.starts.empty()) record_.starts.back().hosts = io::distinct_hosts(record_.rank_hosts);
   store_.save(record_);
-  last_checkpoint_ = Clock::now();  // the interval counts from the end of the write
-}
-
-void Coordinator::wait_a_little(int& idle_rounds) {
-  idle_pause(idle_rounds);
-  const double silent = std::chrono::duration<double>(Clock::now() - last_message_).count();
-  if (silent > settings_.peer_timeout) {
-    std::string silent_ranks;
-    for (int r = 1; r < ranks_; ++r)
-      if (!said_bye_[std::size_t(r)]) {
-        if (!silent_ranks.empty()) silent_ranks += ',';
-        silent_ranks += std::to_string(r);
-      }
-    throw Error(ExitCode::kFailure, fmt::format("no message from rank(s) {} for {:.0f} s; giving up (the last "
-                                                "checkpoint is kept, run again to resume)",
-                                                silent_ranks, silent));
-  }
+  last_checkpoint_ = clock_.now();  // the interval counts from the end of the write
 }
 
 ExitCode Coordinator::run() {
   const std::uint64_t own_cap =
-      (ranks_ > 1 ? kOwnBatchDrawsPerThread : Scheduler::kMaxBatchDrawsPerThread) * threads();
+      (ranks_ > 1 ? kOwnBatchDrawsPerThread : Scheduler::kMaxBatchDrawsPerThread) * std::uint64_t(std::max(settings_.threads, 1));
+  const std::function<void()> tick = [this] {
+    check_stop();
+    serve_if_due();
+  };
   int idle_rounds = 0;
   for (;;) {
     check_stop();
-    while (serve_one()) idle_rounds = 0;
-    if (!stopping_) {
-      if (auto batch = scheduler_.next(own_cap)) {
-        const BatchResult result = compute_batch(kernel_, *batch, settings_.threads, settings_.histogram);
-        auto& timing = record_.rank_timing[0];
-        timing.busy_seconds += result.busy_seconds;
-        timing.chunks += std::int64_t(result.batch.count);
-        own_draws_ += result.draws;
-        timing.numbers_per_second = timing.busy_seconds > 0 ? double(own_draws_) / timing.busy_seconds : 0.0;
-        absorb(result);
-        progress_.update(done_draws_);
-        checkpoint_if_due();
-        continue;
-      }
+    serve();
+    if (auto batch = dispatch_.next_own_batch(own_cap)) {
+      idle_rounds = 0;
+      const BatchResult result = compute_batch(kernel_, *batch, settings_.threads, settings_.histogram,
+                                               transport_ != nullptr ? tick : std::function<void()>{});
+      auto& timing = record_.rank_timing[0];
+      timing.busy_seconds += result.busy_seconds;
+      timing.chunks += std::int64_t(result.batch.count);
+      own_draws_ += result.draws;
+      timing.numbers_per_second = timing.busy_seconds > 0 ? double(own_draws_) / timing.busy_seconds : 0.0;
+      dispatch_.absorb_own(result);
+      progress_.update(dispatch_.done_draws());
+      checkpoint_if_due();
+      continue;
     }
-    if (byes_ == ranks_) break;  // every worker has drained its requests
+    if (dispatch_.finished()) break;
     checkpoint_if_due();
-    progress_.update(done_draws_);
-    wait_a_little(idle_rounds);
+    progress_.update(dispatch_.done_draws());
+    idle_pause(idle_rounds);
   }
-  progress_.finish(done_draws_);
-  record_.wall_seconds = std::chrono::duration<double>(Clock::now() - start_).count();
-  if (stopping_ && !record_.ledger.complete()) return ExitCode::kStopped;
+  progress_.finish(dispatch_.done_draws());
+  record_.wall_seconds = clock_.now() - start_;
+  record_.elapsed_seconds = elapsed_before_ + record_.wall_seconds;
+  if (dispatch_.stopping() && !record_.ledger.complete()) return ExitCode::kStopped;
   if (!record_.ledger.complete())
     throw Error(ExitCode::kFailure, "internal error: the run ended with chunks neither done nor pending");
   return ExitCode::kOk;

@@ -1,16 +1,16 @@
 #pragma once
-// RAII for the MPI session and thin typed helpers for the few messages tally sends.
-// MPI_THREAD_FUNNELED: only the main thread of a rank calls MPI; OpenMP threads only
-// compute, so the cheaper level suffices (docs/parallel.md).
+// RAII for the MPI session. MPI_THREAD_FUNNELED: only the main thread of a rank calls
+// MPI; OpenMP threads only compute, so the cheaper level suffices (docs/parallel.md).
+// Errors are returned, not fatal: an error talking to one worker makes the coordinator
+// declare that worker lost instead of ending the job.
 #include <mpi.h>
 
-#include <cstdint>
-#include <span>
-#include <vector>
+#include <string>
 
 namespace tally::parallel::mpi {
 
-/// Initialises MPI on construction and finalises it on destruction (never throws).
+/// Initialises MPI on construction; finalises it on destruction unless finalize() or
+/// skip_finalize() was called first (never throws).
 class Session {
  public:
   Session(int& argc, char**& argv);
@@ -22,39 +22,22 @@ class Session {
   [[nodiscard]] int size() const { return size_; }
   [[nodiscard]] MPI_Comm comm() const { return MPI_COMM_WORLD; }
 
+  /// MPI_Finalize, but if it has not returned after `bound` seconds (a peer is dead or
+  /// stopped and the launcher keeps it in the job), exit with `code` without it.
+  void finalize(int code, double bound);
+  /// Leaves MPI without MPI_Finalize: after a peer was lost, finalising could wait on it.
+  void skip_finalize() { finalized_ = true; }
+
  private:
   int rank_ = 0;
   int size_ = 1;
+  bool finalized_ = false;
 };
 
-/// Message tags of the coordinator/worker protocol (docs/parallel.md).
-enum Tag : int {
-  kResult = 1,  ///< worker → 0: results of one batch (maybe none) and a request for one more
-  kAssign = 2,  ///< 0 → worker: one batch, or none with a reason
-  kStopReq = 3, ///< worker → 0: this rank received a stop signal
-  kBye = 4,     ///< worker → 0: no outstanding requests, here is my timing
-  kFinal = 5,   ///< 0 → worker: the exit code everyone returns
-  kVerdict = 6, ///< 0 → all (broadcast): start-up check verdict
-};
+/// The first line of MPI_Get_library_version, e.g. "Open MPI v4.1.4, …".
+[[nodiscard]] std::string library_version();
 
-inline void send(std::span<const std::uint64_t> words, int dest, Tag tag, MPI_Comm comm) {
-  MPI_Send(words.data(), int(words.size()), MPI_UINT64_T, dest, tag, comm);
-}
-
-/// Receives a message already matched by probe into a vector sized to fit.
-inline std::vector<std::uint64_t> receive(const MPI_Status& probed, MPI_Comm comm) {
-  int count = 0;
-  MPI_Get_count(&probed, MPI_UINT64_T, &count);
-  std::vector<std::uint64_t> words(std::size_t(count > 0 ? count : 0));
-  MPI_Recv(words.data(), count, MPI_UINT64_T, probed.MPI_SOURCE, probed.MPI_TAG, comm, MPI_STATUS_IGNORE);
-  return words;
-}
-
-/// Non-blocking probe for any message from `source` (MPI_ANY_SOURCE allowed).
-inline bool probe(int source, int tag, MPI_Comm comm, MPI_Status& status) {
-  int flag = 0;
-  MPI_Iprobe(source, tag, comm, &flag, &status);
-  return flag != 0;
-}
+/// One line describing an MPI error code.
+[[nodiscard]] std::string error_text(int code);
 
 }  // namespace tally::parallel::mpi

@@ -3,7 +3,10 @@
 #include <fmt/core.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
+
+#include "io/json.hpp"
 
 namespace tally::parallel {
 
@@ -42,10 +45,12 @@ void Progress::print(std::uint64_t done, bool final) {
                kWidth, percent, rate, eta);
     if (final) fmt::print(stderr, "\n");
   } else {
-    fmt::print(stderr,
-               "{{\"progress\": {:.4f}, \"done\": {}, \"total\": {}, \"numbers_per_second\": {:.6g}, "
-               "\"eta_seconds\": {:.1f}, \"elapsed_seconds\": {:.1f}}}\n",
-               percent / 100.0, done, total_, rate, eta, elapsed);
+    // Rounded like the terminal bar; io::dump writes a non-finite rate as null.
+    const auto round_to = [](double x, double unit) { return std::round(x / unit) * unit; };
+    fmt::print(stderr, "{}\n",
+               io::dump({{"progress", round_to(percent / 100.0, 1e-4)}, {"done", done}, {"total", total_},
+                         {"numbers_per_second", rate}, {"eta_seconds", round_to(eta, 0.1)},
+                         {"elapsed_seconds", round_to(elapsed, 0.1)}}));
   }
   std::fflush(stderr);
 }

@@ -4,6 +4,7 @@
 // exactly one kAssign, so each side always knows how many replies are in flight.
 #include <bit>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/types.hpp"
@@ -11,6 +12,46 @@
 #include "parallel/batch.hpp"
 
 namespace tally::parallel::protocol {
+
+/// Message tags (MPI tags under MPI; plain numbers in unit tests).
+enum Tag : int {
+  kResult = 1,     ///< worker → 0: results of one batch (maybe none) and a request for one more
+  kAssign = 2,     ///< 0 → worker: one batch, or none with a reason
+  kStopReq = 3,    ///< worker → 0: this rank received a stop signal
+  kBye = 4,        ///< worker → 0: no outstanding requests, here is my timing
+  kFinal = 5,      ///< 0 → worker: the exit code to return, and whether to skip MPI_Finalize
+  kVerdict = 6,    ///< 0 → worker: start-up verdict (exit code and message)
+  kHello = 7,      ///< worker → 0: this rank's host name
+  kHeartbeat = 8,  ///< either way: still alive (sent while busy or waiting)
+};
+
+/// Text as words: [length, bytes packed eight per word].
+inline std::vector<std::uint64_t> encode_text(const std::string& text, std::vector<std::uint64_t> head = {}) {
+  head.push_back(text.size());
+  const std::size_t at = head.size();
+  head.resize(at + (text.size() + 7) / 8, 0);
+  for (std::size_t i = 0; i < text.size(); ++i)
+    head[at + i / 8] |= std::uint64_t(static_cast<unsigned char>(text[i])) << (8 * (i % 8));
+  return head;
+}
+/// Reads text encoded at word `at`; empty when malformed.
+inline std::string decode_text(const std::vector<std::uint64_t>& w, std::size_t at = 0) {
+  if (at >= w.size() || w[at] > 8 * (w.size() - at - 1)) return {};
+  std::string text(w[at], '\0');
+  for (std::size_t i = 0; i < text.size(); ++i) text[i] = char((w[at + 1 + i / 8] >> (8 * (i % 8))) & 0xff);
+  return text;
+}
+
+/// The final word rank 0 sends each worker.
+struct Final {
+  int code = 1;
+  bool skip_finalize = false;  ///< a peer was lost: MPI_Finalize could wait on it forever
+};
+inline std::vector<std::uint64_t> encode(const Final& f) { return {std::uint64_t(f.code), f.skip_finalize ? 1u : 0u}; }
+inline Final decode_final(const std::vector<std::uint64_t>& w) {
+  if (w.size() != 2) return {};
+  return {int(w[0]), w[1] != 0};
+}
 
 /// Why an assignment carries no chunks.
 enum class NoWork : std::uint64_t { kNone = 0, kNoMore = 1, kStopNow = 2 };

@@ -2,33 +2,35 @@
 
 #include <fmt/core.h>
 
-#include <chrono>
-#include <cstring>
+#include <algorithm>
+#include <ctime>
 
 #include "core/kernel.hpp"
 #include "io/checkpoint.hpp"
 #include "io/results_file.hpp"
+#include "parallel/backoff.hpp"
 #include "parallel/coordinator.hpp"
 #include "parallel/mpi.hpp"
+#include "parallel/protocol.hpp"
+#include "parallel/transport.hpp"
 #include "parallel/worker.hpp"
 
 namespace tally::parallel {
 
-ResumePolicy parse_resume_policy(const std::string& text) {
-  if (text == "auto") return ResumePolicy::kAuto;
-  if (text == "require") return ResumePolicy::kRequire;
-  if (text == "never") return ResumePolicy::kNever;
-  throw usage_error("--resume must be auto, require or never, not '" + text + "'");
-}
-
-std::filesystem::path RunSettings::checkpoint_path() const {
-  if (!checkpoint.empty()) return checkpoint;
-  auto path = output;
-  path += ".ckpt";
-  return path;
-}
-
 namespace {
+
+/// Seconds a worker waits for rank 0's start-up verdict: rank 0 may be loading and
+/// checking a large checkpoint.
+double startup_timeout(const RunSettings& s) { return std::max(s.peer_timeout, 120.0); }
+
+std::string utc_now() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
 
 /// Rank 0's start-up: can we write the output, and where do we start from?
 /// Throws usage (2) or checkpoint (3) Errors; returns the record to continue.
@@ -60,11 +62,25 @@ io::RunRecord prepare(const RunSettings& s, const io::CheckpointStore& store, st
   return record;
 }
 
+/// Opens this start's row of the restart history.
+void begin_start(const RunSettings& s, io::RunRecord& record, int ranks) {
+  io::StartRecord start = s.start_template;
+  start.start_utc = utc_now();
+  start.ranks = ranks;
+  start.threads = s.threads;
+  start.exit_code = -1;
+  record.starts.push_back(std::move(start));
+  record.provenance = s.provenance;
+  record.ranks = ranks;
+  record.threads = s.threads;
+}
+
 /// Rank 0's finish: results file when complete, checkpoint when stopped.
-ExitCode finish(const RunSettings& s, const io::CheckpointStore& store, io::RunRecord& record, ExitCode code,
-                int threads_used) {
-  record.threads = threads_used;
-  record.elapsed_seconds += record.wall_seconds;
+ExitCode finish(const RunSettings& s, const io::CheckpointStore& store, io::RunRecord& record, ExitCode code) {
+  auto& start = record.starts.back();
+  start.end_utc = utc_now();
+  start.hosts = io::distinct_hosts(record.rank_hosts);
+  start.exit_code = int(code);
   if (code == ExitCode::kStopped) {
     record.status = "partial";
     store.save(record);
@@ -87,6 +103,7 @@ ExitCode finish(const RunSettings& s, const io::CheckpointStore& store, io::RunR
     }
   } catch (...) {
     record.status = "partial";
+    start.exit_code = int(ExitCode::kFailure);
     store.save(record);  // a complete ledger: the next start only writes the file
     throw;
   }
@@ -94,65 +111,92 @@ ExitCode finish(const RunSettings& s, const io::CheckpointStore& store, io::RunR
   return ExitCode::kOk;
 }
 
-struct Verdict {
-  ExitCode code = ExitCode::kOk;
-  std::string message;
-};
-
-/// Shares rank 0's verdict so every rank exits the same way, and only rank 0 prints.
-Verdict share(Verdict v, MPI_Comm comm) {
-  int header[2] = {int(v.code), int(v.message.size())};
-  MPI_Bcast(header, 2, MPI_INT, 0, comm);
-  v.code = ExitCode(header[0]);
-  v.message.resize(std::size_t(header[1]));
-  if (header[1] > 0) MPI_Bcast(v.message.data(), header[1], MPI_CHAR, 0, comm);
-  return v;
+/// Tells every living worker how to end, and waits (bounded) until they have it.
+void send_final(MpiTransport& transport, const std::vector<int>& workers, protocol::Final final_word,
+                double bound) {
+  for (int r : workers) transport.send(r, protocol::kFinal, protocol::encode(final_word));
+  (void)transport.drain(bound);  // a worker that cannot take it is gone: nothing to wait for
 }
 
 }  // namespace
 
 RunOutcome run_local(const RunSettings& s) {
   const io::CheckpointStore store(s.checkpoint_path(), s.file_locking);
+  const SteadyClock clock;
   RunOutcome out;
   io::RunRecord record = prepare(s, store, out.notes);
-  record.ranks = 1;
-  Coordinator coordinator(s, record, store, MPI_COMM_NULL, 1);
-  out.code = finish(s, store, record, coordinator.run(), s.threads);
-  if (out.code == ExitCode::kStopped) out.notes.push_back("stopped by " + coordinator.stop_reason());
+  begin_start(s, record, 1);
+  Coordinator coordinator(s, record, store, nullptr, 1, clock);
+  record.rank_hosts[0] = host_name();
+  const ExitCode code = coordinator.run();
+  if (code == ExitCode::kStopped) out.notes.push_back("stopped by " + coordinator.stop_reason());
+  out.code = finish(s, store, record, code);
   out.record = std::move(record);
   return out;
 }
 
-RunOutcome run_mpi(const RunSettings& s, const mpi::Session& session) {
-  const MPI_Comm comm = session.comm();
+RunOutcome run_mpi(const RunSettings& s, mpi::Session& session) {
+  const SteadyClock clock;
+  MpiTransport transport(session.comm(), clock, s.peer_timeout);
   RunOutcome out;
   if (session.rank() != 0) {
-    const Verdict v = share({}, comm);
-    if (v.code != ExitCode::kOk) throw Error(v.code, v.message);
-    out.code = run_worker(s, comm);
+    transport.send(0, protocol::kHello, protocol::encode_text(host_name()));
+    // The verdict: [code, message]. Rank 0 may be stopped or dead: wait a bounded time.
+    const double start = clock.now();
+    std::optional<Message> verdict;
+    for (int round = 0; !(verdict = transport.poll(0)); idle_pause(round)) {
+      if (!transport.failures().empty() || clock.now() - start > startup_timeout(s))
+        throw Error(ExitCode::kFailure, "no start-up word from the coordinator (rank 0); giving up");
+    }
+    if (verdict->tag != protocol::kVerdict || verdict->words.empty())
+      throw Error(ExitCode::kFailure, "unexpected first message from the coordinator");
+    if (const auto code = ExitCode(int(verdict->words[0])); code != ExitCode::kOk)
+      throw Error(code, protocol::decode_text(verdict->words, 1));
+    const WorkerEnd end = run_worker(s, transport, clock);
+    out.code = end.code;
+    out.skip_finalize = end.skip_finalize;
     return out;
   }
 
   const io::CheckpointStore store(s.checkpoint_path(), s.file_locking);
   std::optional<io::RunRecord> record;
-  Verdict verdict;
+  ExitCode verdict = ExitCode::kOk;
+  std::string message;
   try {
     record = prepare(s, store, out.notes);
   } catch (const Error& e) {
-    verdict = {e.code(), e.what()};
+    verdict = e.code();
+    message = e.what();
   }
-  share(verdict, comm);
-  if (verdict.code != ExitCode::kOk) throw Error(verdict.code, verdict.message);
+  std::vector<int> workers;
+  for (int r = 1; r < session.size(); ++r) workers.push_back(r);
+  for (int r : workers) transport.send(r, protocol::kVerdict, protocol::encode_text(message, {std::uint64_t(verdict)}));
+  if (verdict != ExitCode::kOk) {
+    (void)transport.drain(s.peer_timeout);
+    throw Error(verdict, message);
+  }
 
-  record->ranks = session.size();
-  // An error from here on is unexpected; the caller aborts the job (workers may be mid-batch).
-  Coordinator coordinator(s, *record, store, comm, session.size());
-  ExitCode code = coordinator.run();
+  begin_start(s, *record, session.size());
+  Coordinator coordinator(s, *record, store, &transport, session.size(), clock);
+  record->rank_hosts[0] = host_name();
+  ExitCode code = ExitCode::kFailure;
+  try {
+    code = coordinator.run();
+  } catch (...) {
+    // Unexpected on rank 0: tell the workers to end rather than leave them waiting.
+    send_final(transport, coordinator.dispatch().living_workers(), {int(ExitCode::kFailure), true}, 1.0);
+    throw;
+  }
+  out.skip_finalize = coordinator.dispatch().any_lost();
+  // Workers hold nothing the files need: they end now, rank 0 writes. Rank 0's exit code
+  // and the file's status are the run's verdict (docs/fault-tolerance.md).
+  send_final(transport, coordinator.dispatch().living_workers(), {int(code), out.skip_finalize}, s.peer_timeout);
   if (code == ExitCode::kStopped) out.notes.push_back("stopped by " + coordinator.stop_reason());
-  code = finish(s, store, *record, code, s.threads);
-  const std::uint64_t final_code = std::uint64_t(code);
-  for (int r = 1; r < session.size(); ++r) mpi::send({&final_code, 1}, r, mpi::kFinal, comm);
-  out.code = code;
+  for (const auto& lost : record->lost)
+    out.notes.push_back(fmt::format("rank {} on {} was lost ({}); its {} chunk(s) were recomputed by the others",
+                                    lost.rank, lost.host.empty() ? "?" : lost.host, lost.reason,
+                                    lost.chunks_reassigned));
+  out.code = finish(s, store, *record, code);
   out.record = std::move(record);
   return out;
 }

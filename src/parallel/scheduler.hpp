@@ -4,6 +4,7 @@
 // all ranks finish together. Pure logic, no MPI: unit-tested on its own.
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "core/ledger.hpp"
 
@@ -27,8 +28,11 @@ class Scheduler {
   Scheduler(const core::Ledger& ledger, int ranks);
 
   /// The next batch of at most `max_draws` draws (at least one chunk), nullopt when
-  /// every chunk has been handed out.
+  /// every chunk has been handed out. Chunks given back come first.
   [[nodiscard]] std::optional<Batch> next(std::uint64_t max_draws = kMaxBatchDrawsPerThread);
+  /// Returns a handed-out batch whose results will never come (its rank was lost):
+  /// its chunks that are still not done are handed out again.
+  void give_back(const Batch& batch);
   [[nodiscard]] std::uint64_t pending() const { return pending_; }
 
  private:
@@ -36,6 +40,7 @@ class Scheduler {
   std::uint64_t ranks_;
   core::ChunkId cursor_ = 0;
   std::uint64_t pending_ = 0;
+  std::vector<Batch> returned_;  // given back, not yet handed out again
 };
 
 }  // namespace tally::parallel

@@ -23,4 +23,15 @@ int stop_signal() { return g_stop_signal; }
 
 void request_stop(int signal_number) { g_stop_signal = signal_number; }
 
+std::string signal_name(int s) {
+  switch (s) {
+    case SIGTERM: return "SIGTERM";
+    case SIGINT: return "SIGINT";
+    case SIGHUP: return "SIGHUP";
+    case SIGUSR1: return "SIGUSR1";
+    case SIGUSR2: return "SIGUSR2";
+    default: return "signal " + std::to_string(s);
+  }
+}
+
 }  // namespace tally::parallel

@@ -1,10 +1,8 @@
 #include "parallel/worker.hpp"
 
-#include <chrono>
 #include <deque>
 
 #include "core/kernel.hpp"
-#include "parallel/mpi.hpp"
 #include "parallel/backoff.hpp"
 #include "parallel/batch.hpp"
 #include "parallel/protocol.hpp"
@@ -13,25 +11,58 @@
 namespace tally::parallel {
 
 namespace {
-using Clock = std::chrono::steady_clock;
 constexpr int kRequestsInFlight = 2;  // one batch computing, one already on its way
 
-/// Waits for a message from rank 0 with `tag`, sleeping between probes (ranks often
-/// share cores), giving up after `timeout` seconds: rank 0 is gone or stuck.
-std::vector<std::uint64_t> wait_for(int tag, MPI_Comm comm, double timeout) {
-  const auto start = Clock::now();
-  MPI_Status status;
-  for (int round = 0; !mpi::probe(0, tag, comm, status);) {
-    idle_pause(round);
-    if (std::chrono::duration<double>(Clock::now() - start).count() > timeout)
-      throw Error(ExitCode::kFailure, "no message from the coordinator (rank 0); giving up");
+class CoordinatorLink {
+ public:
+  CoordinatorLink(const RunSettings& s, MpiTransport& transport, const Clock& clock)
+      : transport_(transport), clock_(clock), timeout_(s.peer_timeout),
+        heartbeat_(std::min(1.0, s.peer_timeout / 5)), last_heard_(clock.now()), last_told_(last_heard_) {}
+
+  void send(protocol::Tag tag, std::vector<std::uint64_t> words) {
+    transport_.send(0, tag, std::move(words));
+    last_told_ = clock_.now();
   }
-  return mpi::receive(status, comm);
-}
+  /// The next message from rank 0 other than a heartbeat, if one is waiting.
+  std::optional<Message> poll() {
+    check_sends();
+    while (auto m = transport_.poll(0)) {
+      last_heard_ = clock_.now();
+      if (m->tag != protocol::kHeartbeat) return m;
+    }
+    if (clock_.now() - last_heard_ > timeout_)
+      throw Error(ExitCode::kFailure, fmt_silent());
+    return std::nullopt;
+  }
+  /// Waits for the next message from rank 0 (heartbeats keep the wait alive).
+  Message wait() {
+    for (int round = 0;; idle_pause(round)) {
+      if (auto m = poll()) return *m;
+      heartbeat_if_due();
+    }
+  }
+  void heartbeat_if_due() {
+    if (clock_.now() - last_told_ >= heartbeat_) send(protocol::kHeartbeat, {});
+  }
+
+ private:
+  void check_sends() {
+    for (const auto& f : transport_.failures())
+      throw Error(ExitCode::kFailure, "lost the coordinator (rank 0): " + f.why + "; giving up");
+  }
+  std::string fmt_silent() const {
+    return "no message from the coordinator (rank 0) for " + std::to_string(int(clock_.now() - last_heard_)) +
+           " s; giving up";
+  }
+  MpiTransport& transport_;
+  const Clock& clock_;
+  double timeout_, heartbeat_, last_heard_, last_told_;
+};
 }  // namespace
 
-ExitCode run_worker(const RunSettings& settings, MPI_Comm comm) {
+WorkerEnd run_worker(const RunSettings& settings, MpiTransport& transport, const Clock& clock) {
   const core::Kernel kernel(settings.config);
+  CoordinatorLink link(settings, transport, clock);
   std::deque<Batch> queue;
   io::RankTiming timing;
   std::uint64_t draws = 0;
@@ -40,44 +71,66 @@ ExitCode run_worker(const RunSettings& settings, MPI_Comm comm) {
   bool told_stop = false;
 
   auto request = [&](const BatchResult& done) {
-    mpi::send(protocol::encode(done), 0, mpi::kResult, comm);
+    link.send(protocol::kResult, protocol::encode(done));
     ++in_flight;
   };
-  auto take = [&](const std::vector<std::uint64_t>& words) {
+  auto take = [&](const Message& m) {
+    if (m.tag != protocol::kAssign)
+      throw Error(ExitCode::kFailure, "unexpected message tag " + std::to_string(m.tag) + " from the coordinator");
     --in_flight;
-    const auto assign = protocol::decode_assign(words);
+    const auto assign = protocol::decode_assign(m.words);
     if (assign.batch.count > 0 && !stop_now) queue.push_back(assign.batch);
     if (assign.reason == protocol::NoWork::kStopNow) stop_now = true;
     if (stop_now) queue.clear();  // undone chunks stay pending in the checkpoint
   };
-
-  for (int i = 0; i < kRequestsInFlight; ++i) request(BatchResult{});
-  for (;;) {
+  auto check_signal = [&] {
     if (int s = stop_signal(); s != 0 && !told_stop) {
-      mpi::send(std::vector<std::uint64_t>{std::uint64_t(s)}, 0, mpi::kStopReq, comm);
+      link.send(protocol::kStopReq, {std::uint64_t(s)});
       told_stop = true;
       stop_now = true;
       queue.clear();
     }
-    MPI_Status status;
-    while (in_flight > 0 && mpi::probe(0, mpi::kAssign, comm, status)) take(mpi::receive(status, comm));
+  };
+  // While a batch computes: heartbeats, and replies taken as they come.
+  const std::function<void()> tick = [&] {
+    link.heartbeat_if_due();
+    while (in_flight > 0) {
+      auto m = link.poll();
+      if (!m) break;
+      take(*m);
+    }
+  };
+
+  for (int i = 0; i < kRequestsInFlight; ++i) request(BatchResult{});
+  for (;;) {
+    check_signal();
+    while (in_flight > 0) {
+      auto m = link.poll();
+      if (!m) break;
+      take(*m);
+    }
     if (queue.empty()) {
       if (in_flight == 0) break;
-      take(wait_for(mpi::kAssign, comm, settings.peer_timeout));
+      take(link.wait());
       continue;
     }
     const Batch batch = queue.front();
     queue.pop_front();
-    const BatchResult result = compute_batch(kernel, batch, settings.threads, settings.histogram);
+    const BatchResult result = compute_batch(kernel, batch, settings.threads, settings.histogram, tick);
     timing.busy_seconds += result.busy_seconds;
     timing.chunks += std::int64_t(batch.count);
     draws += result.draws;
+    check_signal();
+    if (stop_now) queue.clear();
     request(result);  // reports the sums and asks for one more batch
   }
   // The loop ends once every request is answered: kNoMore and kStopNow both end the supply.
-  mpi::send(protocol::encode(timing, draws), 0, mpi::kBye, comm);
-  const auto final_words = wait_for(mpi::kFinal, comm, settings.peer_timeout);
-  return final_words.empty() ? ExitCode::kFailure : ExitCode(int(final_words[0]));
+  link.send(protocol::kBye, protocol::encode(timing, draws));
+  const Message final_message = link.wait();
+  if (final_message.tag != protocol::kFinal)
+    throw Error(ExitCode::kFailure, "unexpected message tag " + std::to_string(final_message.tag) + " from the coordinator");
+  const auto final_word = protocol::decode_final(final_message.words);
+  return {ExitCode(final_word.code), final_word.skip_finalize};
 }
 
 }  // namespace tally::parallel

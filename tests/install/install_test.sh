@@ -19,7 +19,10 @@ done
 test -f "$prefix/share/doc/tally/README.md"
 "$prefix/share/tally/scripts/analyze" run.h5 --out plots >/dev/null
 test -s plots/run-tasks.png
-expected=$("$prefix/share/tally/scripts/reference" --tasks 4 --samples 100000 --json | sed 's/.*"total": \([-0-9]*\).*/\1/')
-actual=$("$prefix/bin/tally" inspect run.h5 --json | sed 's/.*"total": \([-0-9]*\), "count".*/\1/')
+total() { "${PYTHON:-/usr/bin/python3}" -c 'import json, sys; print(json.load(sys.stdin)["total"])'; }
+expected=$("$prefix/share/tally/scripts/reference" --tasks 4 --samples 100000 --json | total)
+actual=$("$prefix/bin/tally" inspect run.h5 --json | total)
 test "$expected" = "$actual" || { echo "installed tally says $actual, installed reference says $expected"; exit 1; }
+PYTHONPATH="$prefix/share/tally/python" "${PYTHON:-/usr/bin/python3}" -c \
+  "import tally, sys; r = tally.Results('run.h5'); sys.exit(0 if r.total == int('$actual') and r.status == 'complete' else 1)"
 echo "installed tally works from $prefix"

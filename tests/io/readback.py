@@ -9,6 +9,9 @@ import tempfile
 import h5py
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
+from tally.results import exact_ints  # noqa: E402
+
 tally = os.environ["TALLY_BIN"]
 work = tempfile.mkdtemp(prefix="tally-readback-")
 out = os.path.join(work, "r.h5")
@@ -25,26 +28,35 @@ with h5py.File(out, "r") as f:
     seed = a["seed"].decode() if isinstance(a["seed"], bytes) else str(a["seed"])
     if seed != str(int("0xabcdef0123456789abcdef", 16)):
         errors.append(f"seed attribute {seed!r}")
-    if list(f["tasks/sum"][()]) != run["task_sums"] or int(f["total/sum"][()]) != run["total"]:
+    if exact_ints(f["tasks/sum"][()]) != run["task_sums"] or exact_ints(f["total/sum"][()]) != [run["total"]]:
         errors.append("sums differ from --json")
-    chunks = f["chunks/sum"][()].astype(object)
+    if f["total/sum"].dtype.names != ("lo", "hi") or a["format_version"] != 2:
+        errors.append(f"total/sum is not the int128 compound of format 2: {f['total/sum'].dtype}")
+    if (a["total_sum"].decode() if isinstance(a["total_sum"], bytes) else a["total_sum"]) != str(run["total"]):
+        errors.append("total_sum attribute differs")
+    chunks = exact_ints(f["chunks/sum"][()])
+    tails = exact_ints(f["tasks/tail"][()])
     per_task = len(chunks) // 5
     for t in range(5):
-        if sum(chunks[t * per_task:(t + 1) * per_task]) + int(f["tasks/tail"][t]) != run["task_sums"][t]:
+        if sum(chunks[t * per_task:(t + 1) * per_task]) + tails[t] != run["task_sums"][t]:
             errors.append(f"task {t}: chunks + tail != task sum")
     hist = f["histogram/counts"][()]
     if hist.shape != (5, 16) or list(hist.sum(axis=1)) != run["task_counts"]:
         errors.append(f"histogram shape {hist.shape} or counts")
     if int((hist * np.arange(-3, 13)).sum()) != run["total"]:
         errors.append("histogram does not reproduce the total")
-    for name in ("ranks/busy_seconds", "verification/z_score", "verification/task_z_scores", "chunks/done"):
+    for name in ("ranks/busy_seconds", "ranks/host", "starts/start_utc", "starts/hosts", "lost/rank", "provenance",
+                 "verification/z_score", "verification/task_z_scores", "chunks/done"):
         if name not in f:
             errors.append(f"{name} missing")
-dump = subprocess.run([shutil.which("h5dump") or "h5dump", "-d", "/total/sum", out], capture_output=True, text=True)
-if dump.returncode != 0 or f"(0): {run['total']}" not in dump.stdout:
-    errors.append(f"h5dump: {dump.returncode} {dump.stdout[-300:]}")
+dump = subprocess.run([shutil.which("h5dump") or "h5dump", "-a", "/total_sum", out], capture_output=True, text=True)
+if dump.returncode != 0 or f'"{run["total"]}"' not in dump.stdout:
+    errors.append(f"h5dump total_sum: {dump.returncode} {dump.stdout[-300:]}")
+dump = subprocess.run(["h5dump", "-d", "/total/sum", out], capture_output=True, text=True)
+if dump.returncode != 0 or '"lo"' not in dump.stdout or '"hi"' not in dump.stdout:
+    errors.append(f"h5dump total/sum: {dump.returncode} {dump.stdout[-300:]}")
 header = subprocess.run(["h5dump", "-H", out], capture_output=True, text=True)
-for group in ("tasks", "chunks", "total", "ranks", "verification", "histogram"):
+for group in ("tasks", "chunks", "total", "ranks", "starts", "lost", "provenance", "verification", "histogram"):
     if f'GROUP "{group}"' not in header.stdout:
         errors.append(f"h5dump -H lacks group {group}")
 print("\n".join(errors) or "h5py and h5dump agree with --json")

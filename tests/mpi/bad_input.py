@@ -19,7 +19,7 @@ cases = {
     "nonsense flag": ["run", "--no-such-flag"],
     "zero tasks": ["run", "--tasks", "0"],
     "empty range": ["run", "--range", "5:1"],
-    "overflowing total": ["run", "--tasks", "4", "--samples", "4000000000000000000"],
+    "too many draws": ["run", "--tasks", "4", "--samples", "4000000000000000000"],
     "bad stream": ["run", "--stream", "mt19937"],
     "bad seed": ["run", "--seed", "-3"],
     "missing output directory": ["run", "--output", os.path.join(work, "no", "such", "dir", "x.h5")],

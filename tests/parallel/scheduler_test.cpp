@@ -77,3 +77,30 @@ TEST(Scheduler, NothingPendingMeansNoBatch) {
 
 }  // namespace
 }  // namespace tally::parallel
+
+namespace tally::parallel {
+namespace {
+
+TEST(Scheduler, GivenBackChunksAreHandedOutAgainExceptThoseDoneMeanwhile) {
+  const auto config = config_with_chunks(2, 1000, 10);
+  core::Ledger ledger(config);
+  Scheduler scheduler(ledger, 2);
+  const auto lost = scheduler.next();
+  ASSERT_TRUE(lost.has_value());
+  ASSERT_GT(lost->count, 2u);
+  std::vector<int> seen(ledger.size(), 0);
+  while (auto batch = scheduler.next())
+    for (std::uint64_t i = 0; i < batch->count; ++i) ++seen[batch->first + i];
+  ledger.record(lost->first + 1, {});  // someone finished one of them meanwhile
+  scheduler.give_back(*lost);
+  while (auto batch = scheduler.next())
+    for (std::uint64_t i = 0; i < batch->count; ++i) ++seen[batch->first + i];
+  for (std::uint64_t id = 0; id < ledger.size(); ++id) {
+    const bool in_lost = id >= lost->first && id < lost->first + lost->count;
+    EXPECT_EQ(seen[id], in_lost && id == lost->first + 1 ? 0 : 1) << "chunk " << id;
+  }
+  EXPECT_EQ(scheduler.pending(), 0u);
+}
+
+}  // namespace
+}  // namespace tally::parallel

@@ -14,6 +14,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.image  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.environ["TALLY_SOURCE_DIR"], "tests", "support"))
+os.environ.setdefault("TALLY_BIN", "")
+from tallytest import add_to_int  # noqa: E402
+
 tally = os.environ["TALLY_BIN"]
 analyze = os.path.join(os.environ["TALLY_SOURCE_DIR"], "scripts", "analyze")
 work = tempfile.mkdtemp(prefix="tally-verify-")
@@ -50,14 +54,7 @@ for stream in ("fast", "numpy"):
             failures.append(f"{stream} {name}")
 
     def bump(path, index=None):
-        def edit(f):
-            data = f[path][()]
-            if index is None:
-                f[path][()] = data + 1
-            else:
-                data[index] += 1
-                f[path][...] = data
-        return edit
+        return lambda f: add_to_int(f, path, 1, index)
 
     tampered("chunk-sum", bump("chunks/sum", 3), "task sums")
     tampered("task-sum", bump("tasks/sum", 2), "task sums")
@@ -66,10 +63,8 @@ for stream in ("fast", "numpy"):
 
     def consistent_lie(f):  # a chunk, its task and the total all changed together
         for path, index in (("chunks/sum", 0), ("tasks/sum", 0)):
-            data = f[path][()]
-            data[index] += 1
-            f[path][...] = data
-        f["total/sum"][()] = f["total/sum"][()] + 1
+            add_to_int(f, path, 1, index)
+        add_to_int(f, "total/sum", 1)
         h = f["histogram/counts"][()]
         h[0, 0] -= 1
         h[0, 1] += 1  # value lo+1 instead of lo: the histogram agrees with the lie too

@@ -12,6 +12,21 @@ import h5py
 import numpy as np
 
 TALLY = os.environ.get("TALLY_BIN") or sys.exit("TALLY_BIN is not set (run through ctest)")
+# The project's own Python package (python/tally) reads int128 sums exactly.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
+from tally.results import exact_ints  # noqa: E402
+
+
+def add_to_int(f, path, delta, index=None):
+    """Adds `delta` to element `index` (None: a scalar) of an int64 or int128 dataset, exactly."""
+    d = f[path]
+    values = exact_ints(d[()])
+    values[0 if index is None else index] += delta
+    if d.dtype.names:
+        data = np.array([(v & ((1 << 64) - 1), v >> 64) for v in values], dtype=d.dtype)
+    else:
+        data = np.array(values, dtype=d.dtype)
+    d[...] = data[0] if index is None else data
 MPIRUN = shutil.which("mpirun") or "mpirun"
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
            OMPI_MCA_rmaps_base_oversubscribe="1")
@@ -45,7 +60,8 @@ def results(path):
                if k not in ("wall_seconds", "elapsed_seconds", "ranks", "threads", "restarts", "digest")}
         for name in ("tasks/sum", "tasks/count", "tasks/tail", "chunks/sum", "chunks/missing", "chunks/done",
                      "total/sum", "total/count"):
-            out[name] = np.asarray(f[name][()]).tolist()
+            value = f[name][()]
+            out[name] = exact_ints(value) if np.asarray(value).dtype.names else np.asarray(value).tolist()
     return out
 
 

@@ -5,12 +5,13 @@
 
 Prints per-task sums and the total (and, with --json, chunk sums and missing counts).
 Nothing here is shared with the C++: if both agree, both follow the document."""
-import argparse
 import json
 import re
 import sys
 
 import numpy as np
+
+from ._cli import ArgumentParser
 
 M32 = 0xFFFFFFFF
 M64 = (1 << 64) - 1
@@ -104,51 +105,67 @@ class FastStream:
 
 # ---------------------------------------------------------------- numpy stream
 class NumpyStream:
-    """NumPy's own Generator is the definition; chunks are raw-unit ranges."""
+    """NumPy's own Generator is the definition; chunks are raw-unit ranges. A unit is a
+    32-bit half of Philox's 64-bit output (low half first) for spans up to 2^32, else a
+    whole 64-bit output; Philox.advance skips to a unit without drawing the prefix."""
 
     def __init__(self, seed, lo, hi):
         self.seed, self.lo, self.hi, self.span = seed, lo, hi, hi - lo + 1
         self.wide = self.span > 1 << 32
 
     def units(self, task, a, b):
+        """Raw units a … b-1 of the task as a uint64 array."""
+        if b <= a:
+            return np.zeros(0, dtype=np.uint64)
         bitgen = np.random.Philox(key=self.seed).jumped(task)
-        if self.wide:  # small sizes only: draws the prefix too
-            return [int(x) for x in bitgen.random_raw(b)[a:]]
-        raw = bitgen.random_raw((b + 1) // 2)
-        halves = np.stack([raw & np.uint64(M32), raw >> np.uint64(32)], axis=1).reshape(-1)
-        return [int(x) for x in halves[a:b]]
+        per_unit = 1 if self.wide else 2          # units per 64-bit output
+        first, last = a // per_unit, (b - 1) // per_unit + 1
+        block = first // 4                         # Philox4x64 counts blocks of four outputs
+        raw = bitgen.advance(block).random_raw(last - 4 * block)
+        if not self.wide:
+            raw = np.stack([raw & np.uint64(M32), raw >> np.uint64(32)], axis=1).reshape(-1)
+        skip = a - 4 * block * per_unit
+        return raw[skip:skip + b - a]
 
     def accept(self, x):
+        """Offsets d = value − lo of the accepted units (uint64 or Python ints) and how many were rejected."""
         s = self.span
         if s == 1:
-            return 0
+            return np.zeros(len(x), dtype=np.uint64), 0
         if s in (1 << 32, 1 << 64):
-            return x
-        if not self.wide:
-            m = x * s
-            return None if m & M32 < (1 << 32) % s else m >> 32
-        m = x * s
-        return None if m & M64 < (1 << 64) % s else m >> 64
+            return x, 0
+        if not self.wide:                           # x < 2^32, s < 2^32: the product fits 64 bits
+            m = x * np.uint64(s)
+            keep = (m & np.uint64(M32)) >= np.uint64((1 << 32) % s)
+            return (m >> np.uint64(32))[keep], int(len(x) - keep.sum())
+        threshold = (1 << 64) % s                   # 128-bit products: Python ints
+        kept = [m >> 64 for m in (int(v) * s for v in x.tolist()) if m & M64 >= threshold]
+        return kept, len(x) - len(kept)
+
+    def offsets_sum(self, d):
+        if isinstance(d, list):
+            return sum(d)
+        # Offsets below 2^32 (narrow) sum exactly in uint64 over at most 2^31 of them at a time.
+        if self.wide:
+            return sum(int(v) for v in d.tolist())
+        return sum(int(d[i:i + (1 << 31)].sum()) for i in range(0, len(d), 1 << 31))
 
     def chunk(self, task, a, b):
         if self.span == 1:
             return self.lo * (b - a), 0
-        total = missing = 0
-        for x in self.units(task, a, b):
-            d = self.accept(x)
-            if d is None:
-                missing += 1
-            else:
-                total += self.lo + d
-        return total, missing
+        d, missing = self.accept(self.units(task, a, b))
+        return self.lo * (b - a - missing) + self.offsets_sum(d), missing
 
     def tail(self, task, n, missing):
+        """Sum of the first `missing` accepted values after unit n − 1 (the task's rejection tail)."""
         total, u = 0, n
         while missing:
-            d = self.accept(self.units(task, u, u + 1)[0])
-            if d is not None:
-                total, missing = total + self.lo + d, missing - 1
-            u += 1
+            batch = max(64, 2 * missing)
+            d, _ = self.accept(self.units(task, u, u + batch))
+            d = d[:missing]
+            total += self.lo * len(d) + self.offsets_sum(d)
+            missing -= len(d)
+            u += batch
         return total
 
     def task_sum(self, task, n):
@@ -156,13 +173,57 @@ class NumpyStream:
         return sum(int(v) for v in g.integers(self.lo, self.hi, size=n, endpoint=True, dtype=np.int64))
 
 
-def wrap64(x):
-    x &= M64
-    return x - (1 << 64) if x >> 63 else x
+def run(tasks, samples, lo, hi, seed=0, stream="fast", chunk=1 << 20):
+    """Everything `tally run` computes, from docs/streams.md alone: {"task_sums", "total",
+    "chunk_sums", "chunk_missing"} as exact Python ints. Raises ValueError for a
+    configuration tally refuses. Meant for small runs (pure NumPy)."""
+    problem = config_problem(tasks, samples, lo, hi, chunk, seed)
+    if problem:
+        raise ValueError(problem)
+    source = (FastStream if stream == "fast" else NumpyStream)(seed, lo, hi)
+    chunk_sums, chunk_missing, task_sums = [], [], []
+    for t in range(tasks):
+        total = missing = 0
+        for a in range(0, samples, chunk):
+            s, m = source.chunk(t, a, min(a + chunk, samples))
+            chunk_sums.append(s)
+            chunk_missing.append(m)
+            total, missing = total + s, missing + m
+        total += source.tail(t, samples, missing)
+        if stream == "numpy":  # the document's chunk + tail rule against NumPy's own sum
+            assert total == source.task_sum(t, samples), "chunks + tail disagree with NumPy"
+        task_sums.append(total)
+    return {"task_sums": task_sums, "total": sum(task_sums), "chunk_sums": chunk_sums,
+            "chunk_missing": chunk_missing}
+
+
+def config_problem(tasks, samples, lo, hi, chunk, seed=0):
+    """The first reason tally would refuse this configuration, in its words
+    (core::Config::problems in src/core/config.cpp), or None. Sums are exact at any size,
+    so only the draw count (< 2^63) and the ledger (at most 2^28 chunks) are bounded."""
+    for name, value in (("lo", lo), ("hi", hi)):
+        if not -(1 << 63) <= value < 1 << 63:
+            return f"{name} = {value} is outside int64"
+    if not 0 <= seed < 1 << 128:
+        return "seed must be a non-negative integer below 2^128"
+    if tasks <= 0:
+        return f"tasks must be at least 1, not {tasks}"
+    if samples <= 0:
+        return f"samples must be at least 1, not {samples}"
+    if lo > hi:
+        return f"range {lo}:{hi} is empty (lo > hi)"
+    if chunk <= 0 or chunk > 1 << 40:
+        return f"chunk must be between 1 and 2^40, not {chunk}"
+    if tasks * samples >= 1 << 63:
+        return f"tasks × samples = {tasks * samples} exceeds 2^63 - 1 draws"
+    chunks = tasks * -(-samples // chunk)
+    if chunks > 1 << 28:
+        return f"chunk {chunk} gives {chunks} chunks, more than the 2^28 the ledger allows; use a larger --chunk"
+    return None
 
 
 def main(argv):
-    p = argparse.ArgumentParser(prog="scripts/reference", description=__doc__.splitlines()[0])
+    p = ArgumentParser(prog="scripts/reference", description=__doc__.splitlines()[0])
     p.add_argument("--tasks", type=int, default=8)
     p.add_argument("--samples", type=int, default=1_000_000)
     p.add_argument("--range", default="1:100")
@@ -178,31 +239,20 @@ def main(argv):
             break
     args = p.parse_args(argv)
     match = re.fullmatch(r"(-?\d+):(-?\d+)", args.range)
-    try:
-        seed = int(args.seed, 0)
+    try:  # as tally: decimal, or hexadecimal with 0x
+        seed = int(args.seed[2:], 16) if args.seed[:2].lower() == "0x" else int(args.seed, 10)
     except ValueError:
         seed = -1
     if not match:
         p.error(f"--range must be LO:HI, not {args.range!r}")
     lo, hi = int(match[1]), int(match[2])
-    if lo > hi or args.tasks < 1 or args.samples < 1 or args.chunk < 1 or not 0 <= seed < 1 << 128:
-        p.error("invalid configuration")
-    stream = (FastStream if args.stream == "fast" else NumpyStream)(seed, lo, hi)
-    chunk_sums, chunk_missing, task_sums = [], [], []
-    for t in range(args.tasks):
-        total = missing = 0
-        for a in range(0, args.samples, args.chunk):
-            s, m = stream.chunk(t, a, min(a + args.chunk, args.samples))
-            chunk_sums.append(wrap64(s))
-            chunk_missing.append(m)
-            total, missing = total + s, missing + m
-        total += stream.tail(t, args.samples, missing)
-        if args.stream == "numpy":  # the document's chunk + tail rule against NumPy's own sum
-            assert total == stream.task_sum(t, args.samples), "chunks + tail disagree with NumPy"
-        task_sums.append(total)
+    problem = config_problem(args.tasks, args.samples, lo, hi, args.chunk, seed)
+    if problem:
+        p.error(problem)
+    result = run(args.tasks, args.samples, lo, hi, seed, args.stream, args.chunk)
+    task_sums = result["task_sums"]
     if args.json:
-        print(json.dumps({"task_sums": task_sums, "total": sum(task_sums), "chunk_sums": chunk_sums,
-                          "chunk_missing": chunk_missing}))
+        print(json.dumps(result))
     else:
         for t, s in enumerate(task_sums):
             print(f"task {t}: {s}")
@@ -210,4 +260,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main(sys.argv[1:]))
