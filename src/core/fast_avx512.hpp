@@ -83,14 +83,6 @@ struct Philox8 {
   }
 };
 
-/// Runs body(g, integral_constant<V>) over groups of 8 blocks in [0, blocks), `kStep`
-/// groups at a time while they last, then one at a time.
-template <int kStep, typename Body>
-TALLY_AVX512 inline void for_groups(std::uint64_t blocks, Body&& body) {
-  std::uint64_t g = 0;
-  for (; g + 8 * kStep <= blocks; g += 8 * kStep) body(g, std::integral_constant<int, kStep>{});
-  for (; g < blocks; g += 8) body(g, std::integral_constant<int, 1>{});
-}
 
 /// Groups of eight blocks interleaved per step: the ten dependent rounds are a long
 /// chain, and independent groups hide the multiply latency. Measured on a Zen 5 core,
