@@ -168,6 +168,7 @@ void histogram(benchmark::State& state, StreamKind stream, std::int64_t span, bo
   for (auto _ : state) {
     if (stream == StreamKind::kFast && portable) add_counts_portable(fast, 0, {0, draws}, counts);
     else if (stream == StreamKind::kFast) add_counts(fast, 0, {0, draws}, counts);
+    else if (portable) add_counts_portable(numpy, 0, {0, draws}, counts);
     else add_counts(numpy, 0, {0, draws}, counts);
     benchmark::DoNotOptimize(counts.data());
   }
@@ -197,6 +198,7 @@ BENCHMARK_CAPTURE(histogram, fast/256, StreamKind::kFast, 256)->Unit(benchmark::
 BENCHMARK_CAPTURE(histogram, fast/2^16, StreamKind::kFast, 1 << 16)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(histogram, fast_portable/100, StreamKind::kFast, 100, true)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(histogram, numpy/100, StreamKind::kNumpy, 100)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(histogram, numpy_portable/100, StreamKind::kNumpy, 100, true)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(tails, unit_at_a_time, 0)->Arg(1)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(tails, block_by_block, 1)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(tails, kernel, 2)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
