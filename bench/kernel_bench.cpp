@@ -199,7 +199,7 @@ BENCHMARK_CAPTURE(histogram, fast/2^16, StreamKind::kFast, 1 << 16)->Unit(benchm
 BENCHMARK_CAPTURE(histogram, fast_portable/100, StreamKind::kFast, 100, true)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(histogram, numpy/100, StreamKind::kNumpy, 100)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(histogram, numpy_portable/100, StreamKind::kNumpy, 100, true)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_CAPTURE(tails, unit_at_a_time, 0)->Arg(1)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(tails, unit_at_a_time, 0)->Arg(1)->Iterations(1)->Repetitions(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(tails, block_by_block, 1)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(tails, kernel, 2)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
