@@ -9,6 +9,7 @@
 #include <vector>
 #include <string>
 
+#include "core/fast_avx512.hpp"
 #include "core/histogram.hpp"
 #include "core/kernel.hpp"
 #include "core/kernel_fast.hpp"
@@ -56,6 +57,26 @@ void threads(benchmark::State& state, StreamKind stream) {
   state.counters["ns_per_number"] = benchmark::Counter(draws * 1e-9, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
+/// The fast stream's floor: Philox4x32-10 alone, as the kernels run it (kStep groups of
+/// eight blocks per step), words only xor-ed together. ns per block of four words: a
+/// mode drawing v values per block cannot beat (this / v) per value.
+TALLY_AVX512 std::uint64_t philox_blocks(const avx512::Philox8& philox, std::uint64_t blocks) {
+  __m512i acc = _mm512_setzero_si512();
+  avx512::for_groups<avx512::kStep>(blocks, [&]<int V>(std::uint64_t g, std::integral_constant<int, V>) TALLY_AVX512 {
+    __m512i c[V][4];
+    philox.template operator()<V>(g, c);
+    for (int v = 0; v < V; ++v) acc = _mm512_ternarylogic_epi64(acc, c[v][0], _mm512_xor_si512(c[v][1], c[v][2]), 0x96);
+  });
+  return std::uint64_t(_mm512_reduce_add_epi64(acc));
+}
+void philox_floor(benchmark::State& state) {
+  if (!cpu_has_avx512()) state.SkipWithError("no AVX-512");
+  const avx512::Philox8 philox({1, 2}, 3);
+  const std::uint64_t blocks = std::uint64_t{1} << 22;
+  for (auto _ : state) benchmark::DoNotOptimize(philox_blocks(philox, blocks));
+  state.counters["ns_per_number"] = benchmark::Counter(double(blocks) * 1e-9, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+
 /// The spans of the table in docs/performance.md, as ranges [0, s − 1] (full int64 for 2^64).
 struct SpanCase {
   const char* label;
@@ -70,7 +91,11 @@ constexpr SpanCase kSpans[] = {{"2", 0, 1},
                                {"2^32", 0, (1LL << 32) - 1},
                                {"2^40", 0, (1LL << 40) - 1},
                                {"2^63", 0, LLONG_MAX},
-                               {"2^64", LLONG_MIN, LLONG_MAX}};
+                               {"2^64", LLONG_MIN, LLONG_MAX},
+                               // Beyond the list: a one-digit packed span that is not
+                               // a power of two, and a span rejecting 46 % of wide draws.
+                               {"10^5", 0, 99'999},
+                               {"10^19", -5'000'000'000'000'000'000LL, 4'999'999'999'999'999'999LL}};
 
 /// ns per number of Kernel::sum over `draws` values (raw units for numpy) of task 0.
 void span(benchmark::State& state, StreamKind stream, SpanCase span_case, Index draws) {
@@ -131,16 +156,19 @@ void tails(benchmark::State& state, int how) {
   state.counters["ns_per_number"] = benchmark::Counter(values * 1e-9, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
-/// `tally run --histogram` cost: ns per draw of add_counts (the dispatched path) on one
-/// thread, 2^24 draws of [0, s − 1].
-void histogram(benchmark::State& state, StreamKind stream, std::int64_t span) {
+/// `tally run --histogram` cost: ns per draw of add_counts (the dispatched path; with
+/// `portable`, the word-by-word definition the histogram used before) on one thread,
+/// 2^24 draws of [0, s − 1].
+void histogram(benchmark::State& state, StreamKind stream, std::int64_t span, bool portable = false) {
   const Range range{0, span - 1};
   const Index draws = Index{1} << 24;
   std::vector<std::int64_t> counts(std::size_t(span), 0);
   const FastStream fast(42, range);
   const NumpyStream numpy(42, range);
   for (auto _ : state) {
-    if (stream == StreamKind::kFast) add_counts(fast, 0, {0, draws}, counts);
+    if (stream == StreamKind::kFast && portable) add_counts_portable(fast, 0, {0, draws}, counts);
+    else if (stream == StreamKind::kFast) add_counts(fast, 0, {0, draws}, counts);
+    else if (portable) add_counts_portable(numpy, 0, {0, draws}, counts);
     else add_counts(numpy, 0, {0, draws}, counts);
     benchmark::DoNotOptimize(counts.data());
   }
@@ -157,6 +185,7 @@ void register_spans() {
 }
 }  // namespace
 
+BENCHMARK(philox_floor)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(fast_avx512)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(fast_portable)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(numpy_avx512)->Unit(benchmark::kMillisecond)->UseRealTime();
@@ -167,8 +196,10 @@ BENCHMARK_CAPTURE(histogram, fast/2, StreamKind::kFast, 2)->Unit(benchmark::kMil
 BENCHMARK_CAPTURE(histogram, fast/100, StreamKind::kFast, 100)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(histogram, fast/256, StreamKind::kFast, 256)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(histogram, fast/2^16, StreamKind::kFast, 1 << 16)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(histogram, fast_portable/100, StreamKind::kFast, 100, true)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(histogram, numpy/100, StreamKind::kNumpy, 100)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_CAPTURE(tails, unit_at_a_time, 0)->Arg(1)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(histogram, numpy_portable/100, StreamKind::kNumpy, 100, true)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(tails, unit_at_a_time, 0)->Arg(1)->Iterations(1)->Repetitions(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(tails, block_by_block, 1)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(tails, kernel, 2)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 

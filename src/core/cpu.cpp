@@ -19,6 +19,6 @@ bool simd_allowed() {
   return allowed;
 }
 
-std::string_view kernel_path_name() { return use_avx512() ? "avx512" : "portable"; }
+const char* kernel_path_name() { return use_avx512() ? "avx512" : "portable"; }
 
 }  // namespace tally::core

@@ -2,8 +2,6 @@
 // Which kernel path this process runs: the AVX-512 kernels when the CPU has them and
 // TALLY_KERNEL=portable does not pin the portable path. One place decides, so the
 // kernels, the benchmarks and the provenance written into files always agree.
-#include <string_view>
-
 namespace tally::core {
 
 /// True when this CPU runs the AVX-512 kernels (avx512f, dq, bw, vl).
@@ -13,7 +11,7 @@ namespace tally::core {
 /// True when the kernels take their AVX-512 paths: cpu_has_avx512() && simd_allowed().
 [[nodiscard]] inline bool use_avx512() { return simd_allowed() && cpu_has_avx512(); }
 /// "avx512" or "portable": the path the kernels take in this process (for provenance).
-[[nodiscard]] std::string_view kernel_path_name();
+[[nodiscard]] const char* kernel_path_name();
 
 /// How a vector kernel treats rejected draws: kRare adds every lane and corrects the
 /// rejected ones out of line (cheap when they are rare), kMasked masks them in the loop.

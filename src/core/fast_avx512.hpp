@@ -28,11 +28,12 @@ struct Divider {
 /// words each in the low half of a 64-bit lane. Several independent groups per step hide
 /// the latency of the ten dependent rounds (the multiplier is the bottleneck).
 struct Philox8 {
-  __m512i k0[10], k1[10], m0, m1, task_lo, task_hi;
+  __m512i k0[10], k1[10], retry_k1[10], m0, m1, task_lo, task_hi;
   TALLY_AVX512 Philox8(const Philox4x32Key& key, TaskId t) {
     for (unsigned r = 0; r < 10; ++r) {
       k0[r] = _mm512_set1_epi64(std::uint32_t(key[0] + r * kPhilox32W0));
       k1[r] = _mm512_set1_epi64(std::uint32_t(key[1] + r * kPhilox32W1));
+      retry_k1[r] = _mm512_set1_epi64(std::uint32_t(~key[1] + r * kPhilox32W1));
     }
     m0 = _mm512_set1_epi64(kPhilox32M0);
     m1 = _mm512_set1_epi64(kPhilox32M1);
@@ -59,16 +60,29 @@ struct Philox8 {
       }
     }
   }
+  /// FastStream::retry_block for V × 8 (unit j, attempt a) pairs at once: counter
+  /// (j mod 2^32, j >> 32, t mod 2^32, t >> 32), key (k0 + a, ~k1); a in 64-bit lanes.
+  template <int V>
+  TALLY_AVX512 inline void retry(const __m512i (&j)[V], const __m512i (&a)[V], __m512i (&c)[V][4]) const {
+    for (int v = 0; v < V; ++v) {
+      c[v][0] = j[v];
+      c[v][1] = _mm512_srli_epi64(j[v], 32);
+      c[v][2] = task_lo;
+      c[v][3] = task_hi;
+    }
+    for (unsigned r = 0; r < 10; ++r) {
+      for (int v = 0; v < V; ++v) {
+        const __m512i p0 = _mm512_mul_epu32(c[v][0], m0), p1 = _mm512_mul_epu32(c[v][2], m1);
+        // k0 + a may carry past bit 31: only the low halves of the lanes are ever read.
+        c[v][0] = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p1, 32), c[v][1], _mm512_add_epi64(k0[r], a[v]), 0x96);
+        c[v][2] = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p0, 32), c[v][3], retry_k1[r], 0x96);
+        c[v][1] = p1;
+        c[v][3] = p0;
+      }
+    }
+  }
 };
 
-/// Runs body(g, integral_constant<V>) over groups of 8 blocks in [0, blocks), `kStep`
-/// groups at a time while they last, then one at a time.
-template <int kStep, typename Body>
-TALLY_AVX512 inline void for_groups(std::uint64_t blocks, Body&& body) {
-  std::uint64_t g = 0;
-  for (; g + 8 * kStep <= blocks; g += 8 * kStep) body(g, std::integral_constant<int, kStep>{});
-  for (; g < blocks; g += 8) body(g, std::integral_constant<int, 1>{});
-}
 
 /// Groups of eight blocks interleaved per step: the ten dependent rounds are a long
 /// chain, and independent groups hide the multiply latency. Measured on a Zen 5 core,

@@ -49,6 +49,12 @@ void add_counts_portable(const FastStream& s, TaskId t, IndexRange r, std::span<
 }
 
 void add_counts(const NumpyStream& s, TaskId t, IndexRange r, std::span<std::int64_t> counts) {
+  if (s.mode() == NumpyStream::Mode::kLemire32 && use_avx512()) return add_counts_avx512(s, t, r, counts);
+  add_counts_portable(s, t, r, counts);
+}
+
+void add_counts_portable(const NumpyStream& s, TaskId t, IndexRange r, std::span<std::int64_t> counts) {
+  if (r.begin >= r.end) return;
   if (s.mode() == NumpyStream::Mode::kConstant) {
     counts[0] += std::int64_t(r.size());
     return;

@@ -1,10 +1,13 @@
-// AVX-512 histogram of the fast stream, packed mode: Philox blocks and base-s digits in
-// vector registers (as the sum kernel), digits written as 16-bit numbers to a small
-// buffer, then counted by a scalar loop into four count tables in turn, so that runs
-// of equal digits do not wait on each other's increments. Rejected words (p ≤ 2^-12)
-// are counted like the others and corrected out of line by their (task, word) address;
-// counts are exact and independent of the split.
+// AVX-512 histograms: Philox blocks and values in vector registers (as the sum
+// kernels), values written as 16-bit numbers to a small buffer, then counted by a
+// scalar loop into four count tables in turn, so that runs of equal values do not wait
+// on each other's increments. Fast stream, packed mode: base-s digits; rejected words
+// (p ≤ 2^-12) are counted like the others and corrected out of line by their
+// (task, word) address. Numpy stream (spans ≤ 2^16, 32-bit Lemire): every unit is
+// counted and the rare rejected ones (p < 2^-16) are taken back out of line. Counts are
+// exact and independent of the split.
 #include "core/fast_avx512.hpp"
+#include "core/numpy_avx512.hpp"
 
 #include <algorithm>
 #include <utility>
@@ -12,6 +15,7 @@
 
 #include "core/histogram.hpp"
 #include "core/stream_fast.hpp"
+#include "core/stream_numpy.hpp"
 
 namespace tally::core {
 
@@ -19,11 +23,14 @@ namespace {
 
 using avx512::Divider;
 using avx512::for_groups;
+using avx512::kNumpyStep;
+using avx512::Philox64x8;
 using avx512::kStep;
 using avx512::Philox8;
 
-/// Blocks per call: 4·20 digits per block, so a 32-bit table entry counts at most
-/// 2^24 · 80 < 2^31 digits before it is added to the 64-bit counts.
+/// Blocks per call: at most 4·20 digits (fast) or 8 units (numpy) per block, so a 32-bit
+/// table entry counts at most 2^24 · 80 < 2^31 values before it is added to the 64-bit
+/// counts.
 constexpr std::uint64_t kPiece = std::uint64_t{1} << 24;
 
 /// Up to four count tables, span entries each. Digits go to table i mod kTables.
@@ -135,7 +142,66 @@ PackedCounts pick(unsigned k, bool pow2, std::integer_sequence<unsigned, Ks...>)
   return chosen;
 }
 
+/// Numpy stream, 32-bit Lemire with s ≤ 2^16: counts the accepted units of blocks
+/// [first_block, first_block + blocks).
+TALLY_AVX512 void lemire32_counts(const NumpyStream& s, TaskId t, std::uint64_t first_block, std::uint64_t blocks,
+                                  Tables& tables, std::span<std::int64_t> counts) {
+  const Philox64x8 philox(s.key(), t);
+  const __m512i span = _mm512_set1_epi64(std::int64_t(s.span64()));
+  // The threshold 2^32 mod s is below s ≤ 2^16: a rejected unit has (x·s) mod 2^32 below
+  // 2^16. Flag those (the top 16 bits of the low half zero) and check exactly out of line.
+  const __m512i flag_bits = _mm512_set1_epi64(0xffff0000);
+  alignas(64) std::uint16_t values[kNumpyStep * 8 * 8];
+  for_groups<kNumpyStep>(blocks, [&]<int V>(std::uint64_t g, std::integral_constant<int, V>) TALLY_AVX512 {
+    __m512i c[V][4];
+    philox.template operator()<V>(first_block + g, c);
+    std::size_t n = 0;
+    for (int v = 0; v < V; ++v) {
+      __mmask8 flagged[8];
+      __mmask8 any = 0;
+      for (unsigned i = 0; i < 8; ++i) {
+        const __m512i x = i % 2 == 0 ? c[v][i / 2] : _mm512_srli_epi64(c[v][i / 2], 32);
+        const __m512i m = _mm512_mul_epu32(x, span);
+        flagged[i] = _mm512_testn_epi64_mask(m, flag_bits);
+        any |= flagged[i];
+        _mm_store_si128(reinterpret_cast<__m128i*>(values + n), _mm512_cvtepi64_epi16(_mm512_srli_epi64(m, 32)));
+        n += 8;
+      }
+      if (any != 0) [[unlikely]] {
+        for (unsigned i = 0; i < 8; ++i) {
+          if (flagged[i] == 0) continue;
+          alignas(64) std::uint64_t raw[8];
+          _mm512_store_si512(raw, c[v][i / 2]);
+          for (unsigned l = 0; l < 8; ++l) {
+            if (!(flagged[i] >> l & 1)) continue;
+            std::uint64_t d = 0;
+            if (!s.accept(i % 2 == 0 ? raw[l] & 0xffffffff : raw[l] >> 32, d)) --counts[d];  // counted, but rejected
+          }
+        }
+      }
+    }
+    count_digits(values, n, tables);
+  });
+}
+
 }  // namespace
+
+void add_counts_avx512(const NumpyStream& s, TaskId t, IndexRange r, std::span<std::int64_t> counts) {
+  if (s.mode() != NumpyStream::Mode::kLemire32 || s.span64() > (std::uint64_t{1} << 16))
+    return add_counts_portable(s, t, r, counts);
+  constexpr std::uint64_t kUnits = 8;  // 32-bit units per Philox4x64 block
+  const std::uint64_t first_block = (r.begin + kUnits - 1) / kUnits, end_block = r.end / kUnits;
+  if (end_block < first_block + 8) return add_counts_portable(s, t, r, counts);
+  const std::uint64_t blocks = (end_block - first_block) / 8 * 8;
+  const Index mid_begin = first_block * kUnits, mid_end = (first_block + blocks) * kUnits;
+  Tables tables(std::size_t(s.span64()), s.span64() <= 2048 ? 4 : 1);
+  for (std::uint64_t p = 0; p < blocks; p += std::min(kPiece, blocks - p)) {
+    lemire32_counts(s, t, first_block + p, std::min(kPiece, blocks - p), tables, counts);
+    tables.flush(counts);
+  }
+  add_counts_portable(s, t, {r.begin, mid_begin}, counts);
+  add_counts_portable(s, t, {mid_end, r.end}, counts);
+}
 
 void add_counts_avx512(const FastStream& s, TaskId t, IndexRange r, std::span<std::int64_t> counts) {
   if (s.mode() != FastStream::Mode::kPacked) return add_counts_portable(s, t, r, counts);

@@ -110,24 +110,132 @@ enum class Rejects { kNone, kRare, kMasked };
 enum class WideSpan { kSmall, kBig, kFull };
 
 
+/// Wide mode's Lemire step on eight 64-bit draws x: d = ⌊x·s / 2^64⌋ from vpmuludq
+/// partial products, and the lanes flagged as rejected ((x·s) mod 2^64 < threshold):
+/// none (R = kNone: none can be), exactly (kMasked), or a superset found with one test
+/// (kRare: rejections are rare and checked out of line).
+struct Lemire64 {
+  __m512i low32, span_lo, span_hi, threshold, flag_bits;
+  TALLY_AVX512 explicit Lemire64(const FastStream& s) {
+    low32 = _mm512_set1_epi64(0xffffffff);
+    span_lo = _mm512_set1_epi64(std::int64_t(s.span64() & 0xffffffff));
+    span_hi = _mm512_set1_epi64(std::int64_t(s.span64() >> 32));
+    threshold = _mm512_set1_epi64(std::int64_t(s.wide_threshold()));
+    // (x·s) mod 2^64 < threshold < 2^width leaves these bits of its high half zero.
+    const unsigned width = unsigned(std::bit_width(s.wide_threshold()));
+    flag_bits = _mm512_set1_epi64(
+        std::int64_t(width <= 32 ? 0xffffffffu : 0xffffffffu & ~((std::uint64_t{1} << (width - 32)) - 1)));
+  }
+  template <WideSpan S, Rejects R>
+  TALLY_AVX512 inline __m512i operator()(__m512i x, __mmask8& flagged) const {
+    flagged = 0;
+    if constexpr (S == WideSpan::kFull) {
+      return x;
+    } else if constexpr (S == WideSpan::kSmall) {
+      const __m512i p00 = _mm512_mul_epu32(x, span_lo), p10 = _mm512_mul_epu32(_mm512_srli_epi64(x, 32), span_lo);
+      const __m512i mid = _mm512_add_epi64(p10, _mm512_srli_epi64(p00, 32));  // (x·s) >> 32
+      if constexpr (R == Rejects::kMasked) {
+        const __m512i lo = _mm512_ternarylogic_epi64(_mm512_slli_epi64(mid, 32), p00, low32, 0xF8);
+        flagged = _mm512_cmplt_epu64_mask(lo, threshold);
+      } else if constexpr (R == Rejects::kRare) {
+        flagged = _mm512_testn_epi64_mask(mid, flag_bits);
+      }
+      return _mm512_srli_epi64(mid, 32);
+    } else {
+      const __m512i x_hi = _mm512_srli_epi64(x, 32);
+      const __m512i p00 = _mm512_mul_epu32(x, span_lo), p01 = _mm512_mul_epu32(x, span_hi);
+      const __m512i p10 = _mm512_mul_epu32(x_hi, span_lo), p11 = _mm512_mul_epu32(x_hi, span_hi);
+      const __m512i t0 = _mm512_add_epi64(p01, _mm512_srli_epi64(p00, 32));
+      const __m512i t1 = _mm512_add_epi64(p10, _mm512_and_si512(t0, low32));  // low half: bits 32-63 of x·s
+      if constexpr (R == Rejects::kMasked) {
+        const __m512i lo = _mm512_ternarylogic_epi64(_mm512_slli_epi64(t1, 32), p00, low32, 0xF8);
+        flagged = _mm512_cmplt_epu64_mask(lo, threshold);
+      } else if constexpr (R == Rejects::kRare) {
+        flagged = _mm512_testn_epi64_mask(t1, flag_bits);
+      }
+      return _mm512_add_epi64(_mm512_add_epi64(p11, _mm512_srli_epi64(t0, 32)), _mm512_srli_epi64(t1, 32));
+    }
+  }
+};
+
+/// Rejected wide values waiting for their next attempt: retried eight per register,
+/// several registers interleaved, so that spans rejecting up to half their draws stay
+/// fast. Two buffers: new rejections go to the fresh one while a pass retries the aged
+/// one (filled a step earlier), so the pass's loads never wait on stores just made,
+/// which would stall the pipeline.
+struct RetryQueue {
+  // Below half of it a buffer takes a step's 16 · kStep rejections, a pass's output and
+  // a full store's slack (p < 1/2 in wide mode keeps it there but for rare runs of bad
+  // luck, which get extra passes).
+  static constexpr unsigned kCapacity = 1024;
+  alignas(64) std::uint64_t unit[2][kCapacity];
+  alignas(64) std::uint64_t attempt[2][kCapacity];
+  unsigned size[2] = {0, 0};
+  unsigned fresh = 0;
+  /// Appends the lanes of `which` to the fresh buffer: compressed in a register and
+  /// stored whole (a compressing store to memory is slow on some cores).
+  TALLY_AVX512 void push(__mmask8 which, __m512i units, __m512i attempts) {
+    _mm512_storeu_si512(unit[fresh] + size[fresh], _mm512_maskz_compress_epi64(which, units));
+    _mm512_storeu_si512(attempt[fresh] + size[fresh], _mm512_maskz_compress_epi64(which, attempts));
+    size[fresh] += unsigned(__builtin_popcount(which));
+  }
+};
+
 /// Sum of the offsets d of values [2·first_block, 2·(first_block + blocks)) of task t,
 /// blocks a multiple of 8 and at most kPiece (lane sums stay far below 2^64).
 template <WideSpan S, Rejects R>
 TALLY_AVX512 u128 wide_blocks(const FastStream& s, TaskId t, std::uint64_t first_block, std::uint64_t blocks) {
   const Philox8 philox(s.key(), t);
-  const __m512i low32 = _mm512_set1_epi64(0xffffffff);
-  const __m512i span_lo = _mm512_set1_epi64(std::int64_t(s.span64() & 0xffffffff));
-  const __m512i span_hi = _mm512_set1_epi64(std::int64_t(s.span64() >> 32));
-  const __m512i threshold = _mm512_set1_epi64(std::int64_t(s.wide_threshold()));
-  const unsigned width = unsigned(std::bit_width(s.wide_threshold()));  // threshold < 2^width
-  const __m512i flag_bits = _mm512_set1_epi64(
-      std::int64_t(width <= 32 ? 0xffffffffu : 0xffffffffu & ~((std::uint64_t{1} << (width - 32)) - 1)));
+  const Lemire64 lemire(s);
+  const __m512i low32 = _mm512_set1_epi64(0xffffffff), one = _mm512_set1_epi64(1);
   // x = word 2i (low half) | word 2i+1 (high half) in one permute: dword 2l of a, dword 2l of b.
   const __m512i pair = _mm512_set_epi32(30, 14, 28, 12, 26, 10, 24, 8, 22, 6, 20, 4, 18, 2, 16, 0);
 
   // d < 2^32 (small spans) in one accumulator; wider d as low and high 32-bit halves.
   __m512i acc_lo = _mm512_setzero_si512(), acc_hi = _mm512_setzero_si512();
   u128 correction = 0;  // modulo 2^128: what the vector loop added wrongly or skipped
+  auto add = [&](__m512i d, __mmask8 keep) TALLY_AVX512 {
+    if constexpr (S == WideSpan::kSmall) {
+      acc_lo = _mm512_mask_add_epi64(acc_lo, keep, acc_lo, d);
+    } else {
+      acc_lo = _mm512_mask_add_epi64(acc_lo, keep, acc_lo, _mm512_and_si512(d, low32));
+      acc_hi = _mm512_mask_add_epi64(acc_hi, keep, acc_hi, _mm512_srli_epi64(d, 32));
+    }
+  };
+  RetryQueue queue;
+  // One pass over the aged buffer: every full register of eight values gets its next
+  // attempt; accepted values are added, the others (and a partial register as it is) go
+  // to the fresh buffer with attempt + 1. Then the fresh buffer becomes the aged one.
+  auto retry_pass = [&]() __attribute__((always_inline)) TALLY_AVX512 {  // keeps accumulators in registers
+    const unsigned aged = 1 - queue.fresh, full = queue.size[aged] / 8 * 8;
+    const std::uint64_t* units = queue.unit[aged];
+    const std::uint64_t* attempts = queue.attempt[aged];
+    for (unsigned i = full; i < queue.size[aged]; ++i) {
+      queue.unit[queue.fresh][queue.size[queue.fresh]] = units[i];
+      queue.attempt[queue.fresh][queue.size[queue.fresh]++] = attempts[i];
+    }
+    auto batch = [&]<int V>(unsigned at, std::integral_constant<int, V>) __attribute__((always_inline)) TALLY_AVX512 {
+      __m512i j[V], a[V], c[V][4];
+      for (int v = 0; v < V; ++v) {
+        j[v] = _mm512_load_si512(units + at + 8 * v);
+        a[v] = _mm512_load_si512(attempts + at + 8 * v);
+      }
+      philox.template retry<V>(j, a, c);
+      for (int v = 0; v < V; ++v) {
+        __mmask8 rejected;
+        const __m512i d =
+            lemire.template operator()<S, Rejects::kMasked>(_mm512_permutex2var_epi32(c[v][0], pair, c[v][1]), rejected);
+        add(d, __mmask8(~rejected));
+        queue.push(rejected, j[v], _mm512_add_epi64(a[v], one));
+      }
+    };
+    unsigned at = 0;
+    for (; at + 32 <= full; at += 32) batch(at, std::integral_constant<int, 4>{});
+    for (; at < full; at += 8) batch(at, std::integral_constant<int, 1>{});
+    queue.size[aged] = 0;
+    queue.fresh = aged;
+  };
+
   for_groups<kStep>(blocks, [&]<int V>(std::uint64_t g, std::integral_constant<int, V>) TALLY_AVX512 {
     __m512i c[V][4];
     philox.template operator()<V>(first_block + g, c);
@@ -137,47 +245,19 @@ TALLY_AVX512 u128 wide_blocks(const FastStream& s, TaskId t, std::uint64_t first
                              _mm512_permutex2var_epi32(c[u][2], pair, c[u][3])};
       __mmask8 flagged[2] = {0, 0};
       for (unsigned v = 0; v < 2; ++v) {
-        const __m512i x = xs[v];
-        __m512i d;
-        if constexpr (S == WideSpan::kFull) {
-          d = x;
-        } else if constexpr (S == WideSpan::kSmall) {
-          const __m512i p00 = _mm512_mul_epu32(x, span_lo), p10 = _mm512_mul_epu32(_mm512_srli_epi64(x, 32), span_lo);
-          const __m512i mid = _mm512_add_epi64(p10, _mm512_srli_epi64(p00, 32));
-          d = _mm512_srli_epi64(mid, 32);
-          if constexpr (R == Rejects::kRare) {
-            // The threshold is below s < 2^32, so a rejected x has (x·s) mod 2^64 < 2^32:
-            // the low half of `mid` is zero. Flag those (p = 2^-32), check exactly out of line.
-            flagged[v] = _mm512_testn_epi64_mask(mid, low32);
-          } else if constexpr (R == Rejects::kMasked) {
-            const __m512i lo = _mm512_ternarylogic_epi64(_mm512_slli_epi64(mid, 32), p00, low32, 0xF8);
-            flagged[v] = _mm512_cmplt_epu64_mask(lo, threshold);
-          }
+        const __m512i d = lemire.template operator()<S, R>(xs[v], flagged[v]);
+        if constexpr (R == Rejects::kMasked) {
+          add(d, __mmask8(~flagged[v]));
+          // Queue the rejected values (index 2b + v of lane l's block b) for attempt 1.
+          const __m512i blocks_of_lanes = _mm512_add_epi64(
+              _mm512_set1_epi64(std::int64_t(first_block + g + 8 * std::uint64_t(u))), _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0));
+          const __m512i units = _mm512_add_epi64(_mm512_slli_epi64(blocks_of_lanes, 1), _mm512_set1_epi64(v));
+          queue.push(flagged[v], units, one);
         } else {
-          const __m512i x_hi = _mm512_srli_epi64(x, 32);
-          const __m512i p00 = _mm512_mul_epu32(x, span_lo), p01 = _mm512_mul_epu32(x, span_hi);
-          const __m512i p10 = _mm512_mul_epu32(x_hi, span_lo), p11 = _mm512_mul_epu32(x_hi, span_hi);
-          const __m512i t0 = _mm512_add_epi64(p01, _mm512_srli_epi64(p00, 32));
-          const __m512i t1 = _mm512_add_epi64(p10, _mm512_and_si512(t0, low32));
-          d = _mm512_add_epi64(_mm512_add_epi64(p11, _mm512_srli_epi64(t0, 32)), _mm512_srli_epi64(t1, 32));
-          if constexpr (R == Rejects::kRare) {
-            // t1's low half is the high half of (x·s) mod 2^64: one test flags every
-            // rejected x (and about as many others), checked exactly out of line.
-            flagged[v] = _mm512_testn_epi64_mask(t1, flag_bits);
-          } else if constexpr (R == Rejects::kMasked) {
-            const __m512i lo = _mm512_ternarylogic_epi64(_mm512_slli_epi64(t1, 32), p00, low32, 0xF8);
-            flagged[v] = _mm512_cmplt_epu64_mask(lo, threshold);
-          }
-        }
-        const __mmask8 keep = R == Rejects::kMasked ? __mmask8(~flagged[v]) : __mmask8(0xff);
-        if constexpr (S == WideSpan::kSmall) {
-          acc_lo = _mm512_mask_add_epi64(acc_lo, keep, acc_lo, d);
-        } else {
-          acc_lo = _mm512_mask_add_epi64(acc_lo, keep, acc_lo, _mm512_and_si512(d, low32));
-          acc_hi = _mm512_mask_add_epi64(acc_hi, keep, acc_hi, _mm512_srli_epi64(d, 32));
+          add(d, 0xff);
         }
       }
-      if constexpr (R != Rejects::kNone) {
+      if constexpr (R == Rejects::kRare) {
         if ((flagged[0] | flagged[1]) != 0) [[unlikely]] {
           for (unsigned v = 0; v < 2; ++v) {
             if (flagged[v] == 0) continue;
@@ -187,13 +267,34 @@ TALLY_AVX512 u128 wide_blocks(const FastStream& s, TaskId t, std::uint64_t first
               if (!(flagged[v] >> l & 1) || !s.wide_rejects(raw[l])) continue;
               const Index n = 2 * (first_block + g + 8 * std::uint64_t(u) + l) + v;
               correction += s.wide_offset(t, n, raw[l]);
-              if constexpr (R == Rejects::kRare) correction -= std::uint64_t((u128{raw[l]} * s.span64()) >> 64);
+              correction -= std::uint64_t((u128{raw[l]} * s.span64()) >> 64);
             }
           }
         }
       }
     }
+    if constexpr (R == Rejects::kMasked) {
+      retry_pass();
+      while (queue.size[1 - queue.fresh] > RetryQueue::kCapacity / 2) retry_pass();  // rare: stalls
+    }
   });
+  // Pass until fewer than a register's worth remain, then finish those one at a time
+  // from their current attempt.
+  if constexpr (R == Rejects::kMasked) {
+    while (queue.size[0] + queue.size[1] >= 8) retry_pass();
+  }
+  for (unsigned k = 0; k < 2; ++k) {
+    for (unsigned i = 0; i < queue.size[k]; ++i) {
+      for (auto a = std::uint32_t(queue.attempt[k][i]);; ++a) {
+        const auto w = s.retry_block(t, queue.unit[k][i], a);
+        const std::uint64_t x = w[0] | (std::uint64_t{w[1]} << 32);
+        if (!s.wide_rejects(x)) {
+          correction += std::uint64_t((u128{x} * s.span64()) >> 64);
+          break;
+        }
+      }
+    }
+  }
   alignas(64) std::uint64_t lo[8], hi[8];
   _mm512_store_si512(lo, acc_lo);
   _mm512_store_si512(hi, acc_hi);

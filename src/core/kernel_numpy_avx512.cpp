@@ -3,7 +3,7 @@
 // every raw unit: 32-bit halves (low half first) for spans up to 2^32, whole words above.
 // The sum and the rejected count of raw units [a, b) are exactly
 // NumpyStream::sum_scalar's, for every mode.
-#include "core/avx512.hpp"
+#include "core/numpy_avx512.hpp"
 
 #include <algorithm>
 #include <bit>
@@ -15,34 +15,11 @@ namespace tally::core {
 
 namespace {
 
-struct Product {
-  __m512i hi, lo;
-};
-
-/// a · m as a 128-bit product per lane; m_lo/m_hi are the 32-bit halves of m.
-/// Schoolbook on 32-bit halves, adding partial products in an order that cannot
-/// overflow 64 bits: (2^32−1)² + 2(2^32−1) < 2^64. The low word is one vpmullq
-/// (measured as fast as assembling it from the partial products).
-TALLY_AVX512 inline Product mul_hilo(__m512i a, __m512i m, __m512i m_lo, __m512i m_hi, __m512i low32) {
-  const __m512i a_hi = _mm512_srli_epi64(a, 32);
-  const __m512i p00 = _mm512_mul_epu32(a, m_lo), p01 = _mm512_mul_epu32(a, m_hi);
-  const __m512i p10 = _mm512_mul_epu32(a_hi, m_lo), p11 = _mm512_mul_epu32(a_hi, m_hi);
-  const __m512i t0 = _mm512_add_epi64(p01, _mm512_srli_epi64(p00, 32));
-  const __m512i t1 = _mm512_add_epi64(p10, _mm512_and_si512(t0, low32));
-  const __m512i hi = _mm512_add_epi64(_mm512_add_epi64(p11, _mm512_srli_epi64(t0, 32)), _mm512_srli_epi64(t1, 32));
-  return {hi, _mm512_mullo_epi64(a, m)};
-}
-
 /// How a numpy unit becomes an offset: the stream's four drawing modes.
 enum class Unit { kLemire32, kRaw32, kLemire64, kRaw64 };
 /// kNone: no unit can be rejected (s a power of two); kRare: every unit is added and
 /// rejected ones are subtracted out of line; kMasked: rejected units are masked in the loop.
 enum class Rejects { kNone, kRare, kMasked };
-
-/// Groups of eight blocks interleaved per step: the ten dependent rounds are a long
-/// chain, and independent groups hide the multiply latency (measured per unit on a Zen 5
-/// core for span 100: 1 group 0.99 ns, 2 groups 0.57, 3 0.47, 4 0.44, 5 0.47, 6+ spill).
-constexpr int kStep = 4;
 
 /// Blocks per call of the vector loop: a 64-bit lane then adds at most 2^24 / 8 · 8 = 2^24
 /// numbers per accumulator, each below 2^32, so no lane can overflow however long the
@@ -65,22 +42,11 @@ struct Offsets {
 /// Sums blocks [first_block, first_block + blocks) (a multiple of 8, at most kPiece).
 template <Unit U, Rejects R>
 TALLY_AVX512 Offsets numpy_blocks(const NumpyStream& s, TaskId t, std::uint64_t first_block, std::uint64_t blocks) {
-  const Philox4x64Key key = s.key();
-  __m512i k0[10], k1[10];
-  for (unsigned r = 0; r < 10; ++r) {
-    k0[r] = _mm512_set1_epi64(std::int64_t(key[0] + r * kPhilox64W0));
-    k1[r] = _mm512_set1_epi64(std::int64_t(key[1] + r * kPhilox64W1));
-  }
+  const avx512::Philox64x8 philox(s.key(), t);
   const __m512i low32 = _mm512_set1_epi64(0xffffffff);
-  const __m512i m0 = _mm512_set1_epi64(std::int64_t(kPhilox64M0)), m1 = _mm512_set1_epi64(std::int64_t(kPhilox64M1));
-  const __m512i m0_lo = _mm512_and_si512(m0, low32), m0_hi = _mm512_srli_epi64(m0, 32);
-  const __m512i m1_lo = _mm512_and_si512(m1, low32), m1_hi = _mm512_srli_epi64(m1, 32);
   const __m512i span = _mm512_set1_epi64(std::int64_t(s.span64()));
   const __m512i span_lo = _mm512_and_si512(span, low32), span_hi = _mm512_srli_epi64(span, 32);
   const __m512i threshold = _mm512_set1_epi64(std::int64_t(s.threshold()));
-  const __m512i task = _mm512_set1_epi64(std::int64_t(t));
-  const __m512i lane = _mm512_set_epi64(8, 7, 6, 5, 4, 3, 2, 1);  // NumPy bumps the counter first
-
   const __m512i flag_bits = _mm512_set1_epi64(std::int64_t(candidate_bits(s.threshold())));
   // Lanes sum numbers below 2^32: 32-bit offsets in acc_lo; raw 64-bit units as halves
   // (acc_lo low, acc_hi high); 64-bit Lemire offsets as three parts (acc_lo, acc_hi, acc_x).
@@ -88,25 +54,10 @@ TALLY_AVX512 Offsets numpy_blocks(const NumpyStream& s, TaskId t, std::uint64_t 
   std::uint64_t rejected_count = 0;
   u128 correction = 0;  // offsets the loop added for units NumPy rejects
   auto step = [&]<int V>(std::uint64_t g, std::integral_constant<int, V>) TALLY_AVX512 {
-    __m512i c0[V], c1[V], c2[V], c3[V];
+    __m512i c[V][4];
+    philox.template operator()<V>(first_block + g, c);
     for (int v = 0; v < V; ++v) {
-      c0[v] = _mm512_add_epi64(_mm512_set1_epi64(std::int64_t(first_block + g + 8 * std::uint64_t(v))), lane);
-      c1[v] = _mm512_setzero_si512();
-      c2[v] = task;
-      c3[v] = _mm512_setzero_si512();
-    }
-    for (unsigned r = 0; r < 10; ++r) {
-      for (int v = 0; v < V; ++v) {
-        const Product p0 = mul_hilo(c0[v], m0, m0_lo, m0_hi, low32);
-        const Product p1 = mul_hilo(c2[v], m1, m1_lo, m1_hi, low32);
-        c0[v] = _mm512_ternarylogic_epi64(p1.hi, c1[v], k0[r], 0x96);
-        c2[v] = _mm512_ternarylogic_epi64(p0.hi, c3[v], k1[r], 0x96);
-        c1[v] = p1.lo;
-        c3[v] = p0.lo;
-      }
-    }
-    for (int v = 0; v < V; ++v) {
-      const __m512i words[4] = {c0[v], c1[v], c2[v], c3[v]};
+      const __m512i(&words)[4] = c[v];
       constexpr unsigned kUnits = U == Unit::kLemire32 || U == Unit::kRaw32 ? 8 : 4;  // per block, in order
       __mmask8 rejected[kUnits] = {};
       __mmask8 any = 0;
@@ -178,9 +129,7 @@ TALLY_AVX512 Offsets numpy_blocks(const NumpyStream& s, TaskId t, std::uint64_t 
       }
     }
   };
-  std::uint64_t g = 0;
-  for (; g + 8 * kStep <= blocks; g += 8 * kStep) step(g, std::integral_constant<int, kStep>{});
-  for (; g < blocks; g += 8) step(g, std::integral_constant<int, 1>{});
+  avx512::for_groups<avx512::kNumpyStep>(blocks, step);
   alignas(64) std::uint64_t lo[8], hi[8], xs[8];
   _mm512_store_si512(lo, acc_lo);
   _mm512_store_si512(hi, acc_hi);

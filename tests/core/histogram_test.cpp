@@ -72,18 +72,30 @@ TEST(Histogram, RejectedWordsAreCountedAsTheirReplacements) {
 }
 
 TEST(Histogram, NumpyChunksAndTailsEqualAcceptedUnitCounts) {
-  for (const Range range : {Range{1, 100}, Range{-3, 60000}, Range{LLONG_MAX - 65535, LLONG_MAX}}) {
+  // Span 65175 rejects 1.5e-5 of its units: 300 000 units hold a few rejections.
+  for (const Range range : {Range{1, 100}, Range{-3, 60000}, Range{0, 65174}, Range{LLONG_MAX - 65535, LLONG_MAX}}) {
     const NumpyStream s(99, range);
-    const Index a = 13, b = 20'013;
-    Counts expected(std::size_t(range.span()), 0), got(expected.size(), 0);
+    const Index a = 13, b = 300'013;
+    Counts expected(std::size_t(range.span()), 0);
     std::uint64_t missing = 0;
     for (Index u = a; u < b; ++u) {
       std::uint64_t d = 0;
       if (s.accept(s.unit(2, u), d)) ++expected[d];
       else ++missing;
     }
-    add_counts(s, 2, {a, b}, got);
-    EXPECT_EQ(got, expected);
+    if (range.hi == 65174) {
+      EXPECT_GT(missing, 0u);
+    }
+    Counts portable(expected.size(), 0), best(expected.size(), 0);
+    add_counts_portable(s, 2, {a, b}, portable);
+    add_counts(s, 2, {a, b}, best);
+    EXPECT_EQ(portable, expected) << range.hi;
+    EXPECT_EQ(best, expected) << range.hi;
+    if (cpu_has_avx512()) {
+      Counts vector(expected.size(), 0);
+      add_counts_avx512(s, 2, {a, b}, vector);
+      EXPECT_EQ(vector, expected) << range.hi;
+    }
     // The tail: the next 700 accepted units from unit b on.
     std::uint64_t need = 700;
     for (Index u = b; need > 0; ++u) {
@@ -93,10 +105,10 @@ TEST(Histogram, NumpyChunksAndTailsEqualAcceptedUnitCounts) {
         --need;
       }
     }
-    add_tail_counts(s, 2, b, 700, got);
-    EXPECT_EQ(got, expected);
-    (void)missing;
+    add_tail_counts(s, 2, b, 700, best);
+    EXPECT_EQ(best, expected);
   }
+  if (!cpu_has_avx512()) GTEST_SKIP() << "this CPU has no AVX-512: the vector histogram is not tested here";
 }
 
 TEST(Histogram, ChunkCountsAgreeWithChunkSums) {

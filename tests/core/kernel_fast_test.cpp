@@ -160,7 +160,7 @@ TEST(KernelFast, SumsDoNotDependOnThreadsOrSplits) {
 }
 
 TEST(Cpu, KernelPathNameSaysWhichPathRuns) {
-  EXPECT_EQ(kernel_path_name(), use_avx512() ? "avx512" : "portable");
+  EXPECT_STREQ(kernel_path_name(), use_avx512() ? "avx512" : "portable");
   EXPECT_EQ(use_avx512(), cpu_has_avx512() && simd_allowed());
 }
 
