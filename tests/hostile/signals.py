@@ -9,6 +9,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "fault"))
+from faultlib import calibrated_samples  # noqa: E402
 from tallytest import TALLY, results, run, scratch  # noqa: E402
 
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
@@ -28,8 +30,9 @@ def started(cmd):
 
 
 # SIGHUP: like SIGTERM.
-workload = ["run", "--tasks", "4", "--samples", "400000000", "--chunk", "4194304", "--seed", "7", "--quiet",
-            "--checkpoint-every", "0"]
+# Sized by tally's own speed (about 6 s of one thread), so the signal lands mid-run on any CPU.
+workload = ["run", "--tasks", "4", "--samples", str(calibrated_samples("fast", 4, 6.0, work)), "--chunk", "4194304",
+            "--seed", "7", "--quiet", "--checkpoint-every", "0"]
 reference = os.path.join(work, "reference.h5")
 run([TALLY, *workload, "-o", reference], timeout=600, check=0)
 out = os.path.join(work, "hup.h5")
