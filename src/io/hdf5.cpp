@@ -1,13 +1,49 @@
 #include "io/hdf5.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include "core/error.hpp"
 
 namespace tally::io::h5 {
 
 namespace {
-[[noreturn]] void fail_write(const std::string& what) { throw Error(ExitCode::kFailure, "HDF5: cannot " + what); }
+/// No H5_term_library at exit. When a disk fills up, H5Fclose fails and libhdf5 keeps
+/// the file half-closed; its exit handler then closes it again and crashed (libhdf5
+/// 1.10.8: SIGSEGV in H5F__close_cb, so exit 139 instead of tally's exit 1). tally
+/// closes every file it opens itself (checked on write paths), so nothing is lost by
+/// skipping it; the kernel closes the descriptors. Must run before any other HDF5 call,
+/// hence a static initialiser of this file, which every HDF5 user links.
+[[maybe_unused]] const bool kNoExitHandler = [] {
+  (void)H5dont_atexit();
+  return true;
+}();
+
+/// The operating-system cause HDF5 recorded for the last failure, e.g. "No space left
+/// on device"; its error stack is silenced (tally prints one line), so it is summarised here.
+herr_t find_system_error(unsigned /*n*/, const H5E_error2_t* error, void* data) {
+  auto* cause = static_cast<std::string*>(data);
+  if (!cause->empty() || error == nullptr || error->desc == nullptr) return 0;
+  // HDF5's POSIX drivers write "…, errno = 28, error message = 'No space left on device', …".
+  const char* key = "error message = '";
+  const char* start = std::strstr(error->desc, key);
+  if (start == nullptr) return 0;
+  start += std::strlen(key);
+  const char* end = std::strchr(start, '\'');
+  if (end != nullptr) cause->assign(start, end);
+  return 0;
+}
+
+std::string system_cause() {
+  std::string cause;
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, find_system_error, &cause);
+  return cause;
+}
+
+[[noreturn]] void fail_write(const std::string& what) {
+  const std::string cause = system_cause();
+  throw Error(ExitCode::kFailure, "HDF5: cannot " + what + (cause.empty() ? "" : ": " + cause));
+}
 [[noreturn]] void fail_read(const std::string& what) { throw Error(ExitCode::kCheckpoint, what); }
 
 Id checked(hid_t id, Id::Closer close, const std::string& what) {
@@ -202,6 +238,10 @@ std::optional<Id> open_file(const std::string& path, FileLocking locking) {
 
 void flush(const Id& file) {
   if (H5Fflush(file.get(), H5F_SCOPE_GLOBAL) < 0) fail_write("flush the file");
+}
+
+void close_file(Id& file) {
+  if (!file.close()) fail_write("close the file");
 }
 
 Id create_group(const Id& parent, const char* name) {

@@ -14,12 +14,14 @@
 
 namespace tally::io::h5 {
 
-/// Owns one HDF5 id and closes it with the matching H5*close (never throws).
+/// Owns one HDF5 id and closes it with the matching H5*close. The destructor never
+/// throws (it runs while unwinding); a write path closes its file with close_file(),
+/// which does check: closing a file flushes it, and a disk that fills up shows there.
 class Id {
  public:
   using Closer = herr_t (*)(hid_t);
   Id() = default;
-  Id(hid_t id, Closer close) : id_(id), close_(close) {}
+  Id(hid_t id, Closer closer) : id_(id), close_(closer) {}
   Id(Id&& other) noexcept : id_(std::exchange(other.id_, H5I_INVALID_HID)), close_(other.close_) {}
   Id& operator=(Id&& other) noexcept {
     if (this != &other) {
@@ -34,9 +36,12 @@ class Id {
   ~Id() { reset(); }
 
   [[nodiscard]] hid_t get() const { return id_; }
-  void reset() noexcept {
-    if (id_ >= 0 && close_ != nullptr) close_(id_);
+  void reset() noexcept { (void)close(); }
+  /// Closes now; false when H5*close failed. The id is given up either way.
+  [[nodiscard]] bool close() noexcept {
+    const bool ok = id_ < 0 || close_ == nullptr || close_(id_) >= 0;
     id_ = H5I_INVALID_HID;
+    return ok;
   }
 
  private:
@@ -57,6 +62,10 @@ void silence_errors();
 /// Opens read-only; nullopt when the file is not HDF5 or cannot be opened.
 [[nodiscard]] std::optional<Id> open_file(const std::string& path, FileLocking locking);
 void flush(const Id& file);
+/// Closes a file written by tally and throws a failure Error (exit 1) when the close
+/// fails: a file whose last bytes did not reach the disk must never be sealed, synced
+/// and renamed into place as good.
+void close_file(Id& file);
 
 [[nodiscard]] Id create_group(const Id& parent, const char* name);
 

@@ -1,7 +1,5 @@
 #include "io/results_file.hpp"
 
-#include <unistd.h>
-
 #include <cstring>
 #include <fstream>
 
@@ -16,22 +14,18 @@ namespace tally::io {
 
 namespace fs = std::filesystem;
 
-void check_results_path(const fs::path& path, bool force) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) throw usage_error(path.string() + " is a directory; --output must name a file");
-  if (fs::exists(path, ec) && !force) throw usage_error(path.string() + " exists; use --force to overwrite it");
-  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
-  if (!fs::is_directory(dir, ec)) throw usage_error("output directory " + dir.string() + " does not exist");
-  if (::access(dir.c_str(), W_OK | X_OK) != 0)
-    throw usage_error("output directory " + dir.string() + " is not writable");
-}
-
 void write_results(const fs::path& path, const RunRecord& record, bool force, FileLocking locking) {
-  write_atomically(path, force, [&](const fs::path& temp) {
-    const h5::Id file = h5::create_file(temp.string(), locking);
-    write_record(file, record, kResultsFiletype);
-    h5::flush(file);
-  });
+  try {
+    write_atomically(path, force, [&](const fs::path& temp) {
+      h5::Id file = h5::create_file(temp.string(), locking);
+      write_record(file, record, kResultsFiletype);
+      h5::flush(file);
+      h5::close_file(file);  // checked: a failed close must not be renamed into place
+    });
+  } catch (const Error& e) {
+    if (e.code() != ExitCode::kFailure) throw;
+    throw Error(ExitCode::kFailure, "cannot write results file " + path.string() + ": " + e.what());
+  }
 }
 
 namespace {
