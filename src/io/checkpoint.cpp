@@ -61,23 +61,23 @@ bool CheckpointStore::exists() const {
 }
 
 void CheckpointStore::save(const RunRecord& record) const {
-  std::error_code ec;
-  // Keep the newest good generation as the previous one; a newest file we could not
-  // use is replaced instead, so a good previous generation is never pushed out by it.
-  if (current_is_good_ && fs::exists(path_, ec)) {
-    fs::rename(path_, previous_path(), ec);
-    if (ec) throw Error(ExitCode::kFailure, "cannot keep the previous checkpoint: " + ec.message());
-    sync_path(path_.has_parent_path() ? path_.parent_path() : fs::path("."));
-  }
-  write_atomically(path_, true, [&](const fs::path& temp) {
-    {
-      const h5::Id file = h5::create_file(temp.string(), locking_, kSealBytes);
+  // The new generation is written and synced first; only then does the current file
+  // become the previous one (a second link, so there is never a moment without it) and
+  // the new one replace it. A failure while writing (disk full) leaves both as they were.
+  // A newest file load() could not use is replaced instead of kept, so a good previous
+  // generation is never pushed out by it.
+  try {
+    write_rotating(path_, previous_path(), current_is_good_, [&](const fs::path& temp) {
+      h5::Id file = h5::create_file(temp.string(), locking_, kSealBytes);
       write_record(file, record, kCheckpointFiletype);
       h5::write_attribute(file, "digest", record_digest(record, kFormatVersion));
       h5::flush(file);
-    }  // closed: the seal covers the final bytes
-    write_seal(temp);
-  });
+      h5::close_file(file);  // checked, and before the seal: the seal covers the final bytes
+      write_seal(temp);
+    });
+  } catch (const Error& e) {
+    throw Error(e.code(), "cannot write checkpoint " + path_.string() + ": " + e.what());
+  }
   current_is_good_ = true;
 }
 

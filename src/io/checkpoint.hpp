@@ -23,8 +23,9 @@ class CheckpointStore {
   /// True when either generation exists on disk.
   [[nodiscard]] bool exists() const;
 
-  /// Writes a new generation: the current file becomes the previous one, then the new
-  /// one is written to a temp file, fsynced and renamed into place, and the directory fsynced.
+  /// Writes a new generation: to a temp file first, fsynced; then the current file
+  /// becomes the previous one and the new one is renamed into place, the directory
+  /// fsynced (io::write_rotating: at every instant a complete newest or previous file exists).
   void save(const RunRecord& record) const;
 
   struct Loaded {

@@ -15,10 +15,6 @@ namespace tally::io {
 /// An existing file is a usage Error unless `force`; nothing on disk is half-written.
 void write_results(const std::filesystem::path& path, const RunRecord& record, bool force, FileLocking locking);
 
-/// Fails early (usage Error, exit 2) if `path` could not be written: existing without
-/// `force`, or its directory missing or not writable. Called before any work starts.
-void check_results_path(const std::filesystem::path& path, bool force);
-
 /// The derived values a file stores beside its ledger, as written (for `tally verify`,
 /// which holds them against values recomputed from the ledger).
 struct StoredTotals {

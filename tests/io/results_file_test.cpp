@@ -11,6 +11,7 @@
 
 #include "core/error.hpp"
 #include "io/checkpoint.hpp"
+#include "io/output_paths.hpp"
 #include "io/seal.hpp"
 #include "io_test_support.hpp"
 
@@ -45,7 +46,7 @@ TEST(ResultsFile, ExistingFileIsNeverOverwrittenWithoutForce) {
   const auto path = dir / "precious.h5";
   { std::ofstream(path) << "precious"; }
   const auto record = computed_record(core::StreamKind::kFast, true);
-  EXPECT_THROW(check_results_path(path, false), Error);
+  EXPECT_THROW(check_run_paths(path, dir / "precious.h5.ckpt", false), Error);
   try {
     write_results(path, record, false, FileLocking::kBestEffort);
     FAIL() << "overwrote without --force";
@@ -66,7 +67,7 @@ TEST(ResultsFile, PathProblemsAreUsageErrors) {
   const auto dir = scratch_dir("paths");
   for (const auto& bad : {dir / "missing" / "x.h5", dir}) {
     try {
-      check_results_path(bad, true);
+      check_run_paths(bad, dir / "x.h5.ckpt", true);
       FAIL() << bad;
     } catch (const Error& e) {
       EXPECT_EQ(e.code(), ExitCode::kUsage) << bad;
