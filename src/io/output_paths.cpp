@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "io/run_lock.hpp"
 
 namespace tally::io {
 
@@ -53,14 +54,20 @@ fs::path identity(const fs::path& path) {
 void check_run_paths(const fs::path& output, const fs::path& checkpoint, bool force) {
   fs::path previous = checkpoint;
   previous += ".prev";
+  // The run lock's files too: a results file written over a lock file would be deleted
+  // when the lock is released (io/run_lock.hpp).
+  const fs::path output_lock = RunLock::lock_path(output);
+  const fs::path checkpoint_lock = RunLock::lock_path(checkpoint);
   struct Entry {
     const fs::path& path;
     const char* what;
     std::optional<struct stat> st;
   };
-  std::array<Entry, 3> entries{{{output, "output", std::nullopt},
+  std::array<Entry, 5> entries{{{output, "output", std::nullopt},
                                 {checkpoint, "checkpoint", std::nullopt},
-                                {previous, "previous checkpoint", std::nullopt}}};
+                                {previous, "previous checkpoint", std::nullopt},
+                                {output_lock, "output's lock file", std::nullopt},
+                                {checkpoint_lock, "checkpoint's lock file", std::nullopt}}};
   check_directory(output, "output");
   check_directory(checkpoint, "checkpoint");
   for (auto& e : entries) e.st = check_kind(e.path, e.what);

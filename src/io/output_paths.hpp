@@ -6,7 +6,8 @@
 
 namespace tally::io {
 
-/// Throws a usage Error (exit 2) when `output`, `checkpoint` or `checkpoint.prev`:
+/// Throws a usage Error (exit 2) when `output`, `checkpoint`, `checkpoint.prev` or the
+/// run lock's `output.lock` and `checkpoint.lock`:
 /// - name the same file (same path, `./path`, a hard link or a symlink to another);
 /// - are a symlink (dangling or not) — refused, not followed: the atomic rename would
 ///   replace the link by a file and leave its target stale;

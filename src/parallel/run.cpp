@@ -9,6 +9,7 @@
 #include "io/checkpoint.hpp"
 #include "io/output_paths.hpp"
 #include "io/results_file.hpp"
+#include "io/run_lock.hpp"
 #include "parallel/backoff.hpp"
 #include "parallel/coordinator.hpp"
 #include "parallel/mpi.hpp"
@@ -33,9 +34,14 @@ std::string utc_now() {
   return text;
 }
 
-/// Rank 0's start-up: can we write the output, and where do we start from?
+/// Rank 0's start-up: can we write the output, is no other run on it, and where do we
+/// start from? Takes the run lock into `lock` (held until the run's end).
 /// Throws usage (2) or checkpoint (3) Errors; returns the record to continue.
-io::RunRecord prepare(const RunSettings& s, const io::CheckpointStore& store, std::vector<std::string>& notes) {
+io::RunRecord prepare(const RunSettings& s, const io::CheckpointStore& store, std::vector<std::string>& notes,
+                      io::RunLock& lock) {
+  io::check_run_paths(s.output, store.path(), s.force);
+  lock = io::RunLock({s.output, store.path()}, s.file_locking);
+  // Again under the lock: a run that held it may have just finished and written the output.
   io::check_run_paths(s.output, store.path(), s.force);
   io::RunRecord record{core::Ledger(s.config)};
   if (s.resume == ResumePolicy::kNever) {
@@ -102,10 +108,23 @@ ExitCode finish(const RunSettings& s, const io::CheckpointStore& store, io::RunR
         kernel.count_tail(t, record.ledger.missing(t), std::span(with_tails.histogram).subspan(t * span, span));
       io::write_results(s.output, with_tails, s.force, s.file_locking);
     }
+  } catch (const Error& e) {
+    record.status = "partial";
+    start.exit_code = int(ExitCode::kFailure);
+    try {
+      store.save(record);  // a complete ledger: the next start only writes the file
+    } catch (const Error& also) {
+      // Both fail on a full disk: report the results error (the one the user asked
+      // about) and say that the last periodic checkpoint is what a rerun resumes from.
+      if (e.code() != ExitCode::kFailure) throw;
+      throw Error(ExitCode::kFailure, std::string(e.what()) + "; the finished state was not saved either (" +
+                                          also.what() + "); a rerun resumes from the last checkpoint");
+    }
+    throw;
   } catch (...) {
     record.status = "partial";
     start.exit_code = int(ExitCode::kFailure);
-    store.save(record);  // a complete ledger: the next start only writes the file
+    store.save(record);
     throw;
   }
   store.remove();
@@ -125,7 +144,8 @@ RunOutcome run_local(const RunSettings& s) {
   const io::CheckpointStore store(s.checkpoint_path(), s.file_locking);
   const SteadyClock clock;
   RunOutcome out;
-  io::RunRecord record = prepare(s, store, out.notes);
+  io::RunLock lock;  // released last, after the results file is in place
+  io::RunRecord record = prepare(s, store, out.notes, lock);
   begin_start(s, record, 1);
   Coordinator coordinator(s, record, store, nullptr, 1, clock);
   record.rank_hosts[0] = host_name();
@@ -161,10 +181,11 @@ RunOutcome run_mpi(const RunSettings& s, mpi::Session& session) {
 
   const io::CheckpointStore store(s.checkpoint_path(), s.file_locking);
   std::optional<io::RunRecord> record;
+  io::RunLock lock;  // released last, after the results file is in place
   ExitCode verdict = ExitCode::kOk;
   std::string message;
   try {
-    record = prepare(s, store, out.notes);
+    record = prepare(s, store, out.notes, lock);
   } catch (const Error& e) {
     verdict = e.code();
     message = e.what();
