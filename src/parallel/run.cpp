@@ -115,10 +115,10 @@ ExitCode finish(const RunSettings& s, const io::CheckpointStore& store, io::RunR
       store.save(record);  // a complete ledger: the next start only writes the file
     } catch (const Error& also) {
       // Both fail on a full disk: report the results error (the one the user asked
-      // about) and say that the last periodic checkpoint is what a rerun resumes from.
+      // about) and the checkpoint's; the previous checkpoints are left as they were.
       if (e.code() != ExitCode::kFailure) throw;
       throw Error(ExitCode::kFailure, std::string(e.what()) + "; the finished state was not saved either (" +
-                                          also.what() + "); a rerun resumes from the last checkpoint");
+                                          also.what() + ")");
     }
     throw;
   } catch (...) {
