@@ -1,0 +1,93 @@
+"""Hostile concurrency (issue 13, review 2): two runs on one results file, or on one
+checkpoint with different results files, must not both proceed. The second refuses up
+front (exit 2, one line naming the first's pid and host) while the first completes
+with the uninterrupted result; a lock left by a run killed with SIGKILL never blocks
+the next one (flock dies with its holder), and a complete run leaves no lock file."""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "fault"))
+from faultlib import calibrated_samples  # noqa: E402
+from tallytest import ENV, TALLY, results, run, scratch  # noqa: E402
+
+work = scratch("hostile-concurrent")
+os.chdir(work)
+failures = 0
+
+
+def report(ok, label):
+    global failures
+    print(f"{'ok  ' if ok else 'FAIL'} {label}", flush=True)
+    if not ok:
+        failures += 1
+
+
+def started(cmd):
+    return subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(path, proc, seconds=60):
+    deadline = time.monotonic() + seconds
+    while not os.path.exists(path) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return os.path.exists(path)
+
+
+def refused(label, cmd, holder_pid):
+    t0 = time.monotonic()
+    try:
+        p = run(cmd, timeout=30)
+        code, err = p.returncode, p.stderr.strip()
+    except subprocess.TimeoutExpired:
+        code, err = "timeout", ""
+    seconds = time.monotonic() - t0
+    lines = err.splitlines()
+    report(code == 2 and seconds < 5 and len(lines) == 1 and f"pid {holder_pid} on host {socket.gethostname()}" in err,
+           f"{label}: exit {code} in {seconds:.1f} s: {err[-300:]}")
+
+
+try:
+    # About 8 s of one thread: run A is surely still computing while B and C try.
+    samples = calibrated_samples("fast", 4, 8.0, work)
+    workload = ["run", "--tasks", "4", "--samples", str(samples), "--seed", "5", "--quiet", "--threads", "1"]
+    run([TALLY, *workload, "-o", "reference.h5"], timeout=600, check=0)
+
+    a = started([TALLY, *workload, "-o", "same.h5"])
+    report(wait_for("same.h5.lock", a), "run A holds same.h5.lock")
+    refused("run B with the same -o", [TALLY, *workload, "-o", "same.h5"], a.pid)
+    refused("run C with the same --checkpoint, another -o",
+            [TALLY, *workload, "-o", "other.h5", "--checkpoint", "same.h5.ckpt"], a.pid)
+    refused("run D with --force on the same -o", [TALLY, *workload, "-o", "same.h5", "--force"], a.pid)
+    _, err = a.communicate(timeout=600)
+    report(a.returncode == 0 and results("same.h5") == results("reference.h5"),
+           f"run A completes with the uninterrupted result: exit {a.returncode} {err.strip()[-300:]}")
+    left = sorted(n for n in os.listdir(work) if n.startswith(("same", "other", ".same", ".other")))
+    report(left == ["same.h5"], f"after A: only same.h5, no lock, checkpoint or temp file: {left}")
+
+    # A killed holder: its lock file stays, holding nothing; the next run proceeds and resumes.
+    k = started([TALLY, *workload, "-o", "killed.h5", "--checkpoint-every", "0.2"])
+    wait_for("killed.h5.ckpt", k)
+    k.send_signal(signal.SIGKILL)
+    k.communicate(timeout=60)
+    report(os.path.exists("killed.h5.lock"), "a SIGKILLed run leaves its lock file behind")
+    after = run([TALLY, *workload, "-o", "killed.h5"], timeout=600)
+    report(after.returncode == 0 and results("killed.h5") == results("reference.h5")
+           and not os.path.exists("killed.h5.lock"),
+           f"the next run is not blocked by it, resumes to the uninterrupted result and removes it: "
+           f"exit {after.returncode} {after.stderr.strip()[-300:]}")
+
+    # A lock file that is another output's name would be deleted with the lock: refused.
+    p = run([TALLY, *workload, "-o", "x.h5.ckpt.lock", "--checkpoint", "x.h5.ckpt"], timeout=30)
+    report(p.returncode == 2 and "same file" in p.stderr, f"-o naming the checkpoint's lock file: exit {p.returncode} "
+           f"{p.stderr.strip()[-200:]}")
+finally:
+    os.chdir("/")
+    shutil.rmtree(work, ignore_errors=True)
+
+sys.exit(1 if failures else 0)
