@@ -11,6 +11,7 @@
 #include "io/results_file.hpp"
 #include "parallel/backoff.hpp"
 #include "parallel/coordinator.hpp"
+#include "parallel/memory_budget.hpp"
 #include "parallel/mpi.hpp"
 #include "parallel/protocol.hpp"
 #include "parallel/transport.hpp"
@@ -37,6 +38,7 @@ std::string utc_now() {
 /// Throws usage (2) or checkpoint (3) Errors; returns the record to continue.
 io::RunRecord prepare(const RunSettings& s, const io::CheckpointStore& store, std::vector<std::string>& notes) {
   io::check_run_paths(s.output, store.path(), s.force);
+  check_memory_budget(s.config, s.histogram);
   io::RunRecord record{core::Ledger(s.config)};
   if (s.resume == ResumePolicy::kNever) {
     if (store.exists() && !s.force)
