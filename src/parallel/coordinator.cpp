@@ -39,13 +39,14 @@ Coordinator::Coordinator(const RunSettings& settings, io::RunRecord& record, con
       start_(clock.now()),
       last_checkpoint_(start_),
       last_serve_(start_),
-      elapsed_before_(record.elapsed_seconds) {}
+      elapsed_before_(record.elapsed_seconds),
+      time_limit_(settings.max_seconds, start_, dispatch_.done_draws()) {}
 
 void Coordinator::check_stop() {
   if (dispatch_.stopping()) return;
   if (int s = stop_signal()) {
     dispatch_.stop(signal_name(s) + " on rank 0");
-  } else if (settings_.max_seconds > 0 && clock_.now() - start_ >= settings_.max_seconds) {
+  } else if (time_limit_.reached(clock_.now(), dispatch_.done_draws())) {
     dispatch_.stop(fmt::format("--max-seconds {}", settings_.max_seconds));
   }
 }
@@ -78,6 +79,7 @@ void Coordinator::checkpoint_if_due() {
   if (!record_.starts.empty()) record_.starts.back().hosts = io::distinct_hosts(record_.rank_hosts);
   store_.save(record_);
   last_checkpoint_ = clock_.now();  // the interval counts from the end of the write
+  time_limit_.note_write(last_checkpoint_ - now);
 }
 
 ExitCode Coordinator::run() {

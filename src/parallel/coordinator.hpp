@@ -15,6 +15,7 @@
 #include "parallel/dispatcher.hpp"
 #include "parallel/progress.hpp"
 #include "parallel/settings.hpp"
+#include "parallel/time_limit.hpp"
 #include "parallel/transport.hpp"
 
 namespace tally::parallel {
@@ -51,6 +52,7 @@ class Coordinator {
   double last_checkpoint_;
   double last_serve_;
   double elapsed_before_;  // elapsed_seconds of the starts before this one
+  TimeLimit time_limit_;
   std::uint64_t own_draws_ = 0;
 };
 

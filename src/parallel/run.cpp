@@ -12,6 +12,7 @@
 #include "io/run_lock.hpp"
 #include "parallel/backoff.hpp"
 #include "parallel/coordinator.hpp"
+#include "parallel/memory_budget.hpp"
 #include "parallel/mpi.hpp"
 #include "parallel/protocol.hpp"
 #include "parallel/transport.hpp"
@@ -43,6 +44,7 @@ io::RunRecord prepare(const RunSettings& s, const io::CheckpointStore& store, st
   lock = io::RunLock({s.output, store.path()}, s.file_locking);
   // Again under the lock: a run that held it may have just finished and written the output.
   io::check_run_paths(s.output, store.path(), s.force);
+  check_memory_budget(s.config, s.histogram);
   io::RunRecord record{core::Ledger(s.config)};
   if (s.resume == ResumePolicy::kNever) {
     if (store.exists() && !s.force)

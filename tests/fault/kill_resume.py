@@ -51,10 +51,12 @@ while kills < kills_wanted and attempts < 3 * kills_wanted:
     if killed and code != 0:
         kills += 1
     # Resume with another layout; one resume must suffice. (A run that finished before
-    # the kill landed is only compared.)
+    # the kill landed is only compared: rank 0 may have written the results file before
+    # a worker, already told the work was over, was killed — the launcher then still
+    # reports the kill, and the results file is what decides, as in jobs/tally.sbatch.)
     r_ranks, r_threads = rng.choice([(1, 2), (2, 1), (3, 1), (1, 1)])
-    resumed = run(mpi_command(r_ranks, [*workload, "--output", out], r_threads), timeout=600) if code != 0 else \
-        run(["true"])
+    resumed = run(mpi_command(r_ranks, [*workload, "--output", out], r_threads), timeout=600) \
+        if code != 0 and not os.path.exists(out) else run(["true"])
     label = (f"kill {kills}: {victim} pid {target} after {delay:.2f} s of np={ranks} t={threads} "
              f"(launcher exit {code}); resumed np={r_ranks} t={r_threads} exit {resumed.returncode}")
     same = resumed.returncode == 0 and results(out) == reference
