@@ -1,5 +1,5 @@
 """Hostile concurrency (issue 13, review 2): two runs on one results file, or on one
-checkpoint with different results files, must not both proceed. The second refuses up
+checkpoint with different results files, threads-only or under mpirun, must not both proceed. The second refuses up
 front (exit 2, one line naming the first's pid and host) while the first completes
 with the uninterrupted result; a lock left by a run killed with SIGKILL never blocks
 the next one (flock dies with its holder), and a complete run leaves no lock file."""
@@ -14,7 +14,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "fault"))
 from faultlib import calibrated_samples  # noqa: E402
-from tallytest import ENV, TALLY, results, run, scratch  # noqa: E402
+from tallytest import ENV, TALLY, mpi_command, results, run, scratch  # noqa: E402
 
 work = scratch("hostile-concurrent")
 os.chdir(work)
@@ -53,7 +53,7 @@ def refused(label, cmd, holder_pid):
 
 
 try:
-    # About 8 s of one thread: run A is surely still computing while B and C try.
+    # About 8 s of one thread: run A is surely still computing while B to E try.
     samples = calibrated_samples("fast", 4, 8.0, work)
     workload = ["run", "--tasks", "4", "--samples", str(samples), "--seed", "5", "--quiet", "--threads", "1"]
     run([TALLY, *workload, "-o", "reference.h5"], timeout=600, check=0)
@@ -64,6 +64,11 @@ try:
     refused("run C with the same --checkpoint, another -o",
             [TALLY, *workload, "-o", "other.h5", "--checkpoint", "same.h5.ckpt"], a.pid)
     refused("run D with --force on the same -o", [TALLY, *workload, "-o", "same.h5", "--force"], a.pid)
+    # Under MPI rank 0 takes the lock; its refusal is the start-up verdict every rank exits with.
+    t0 = time.monotonic()
+    m = run(mpi_command(2, [*workload, "-o", "same.h5"]), timeout=60)
+    report(m.returncode == 2 and f"in use by another tally run (pid {a.pid} " in m.stderr and time.monotonic() - t0 < 20,
+           f"run E under mpirun -np 2 with the same -o: exit {m.returncode} in {time.monotonic() - t0:.1f} s")
     _, err = a.communicate(timeout=600)
     report(a.returncode == 0 and results("same.h5") == results("reference.h5"),
            f"run A completes with the uninterrupted result: exit {a.returncode} {err.strip()[-300:]}")
