@@ -64,6 +64,19 @@ fs::path temp_path_for(const fs::path& target) {
   return directory_of(target) / name;
 }
 
+std::size_t remove_stale_temps(const fs::path& target) {
+  std::string prefix = ".";
+  prefix.append(target.filename().string()).append(".tmp.");
+  std::size_t removed = 0;
+  std::error_code ec;
+  for (fs::directory_iterator it(directory_of(target), ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    std::error_code ignored;
+    if (name.rfind(prefix, 0) == 0 && it->is_regular_file(ignored) && fs::remove(it->path(), ignored)) ++removed;
+  }
+  return removed;
+}
+
 void sync_path(const fs::path& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw Error(ExitCode::kFailure, "cannot open " + path.string() + " to sync: " + std::strerror(errno));

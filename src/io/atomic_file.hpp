@@ -32,6 +32,11 @@ void write_rotating(const std::filesystem::path& target, const std::filesystem::
 /// two processes, even on two nodes sharing a file system, never pick the same name.
 [[nodiscard]] std::filesystem::path temp_path_for(const std::filesystem::path& target);
 
+/// Removes the temp files of `target` (".<name>.tmp.*" beside it) that a killed process
+/// left. Only for a caller that holds the run lock: no other process writes them then.
+/// Returns how many were removed.
+std::size_t remove_stale_temps(const std::filesystem::path& target);
+
 /// fsync of a file or directory by path; throws a failure Error.
 void sync_path(const std::filesystem::path& path);
 

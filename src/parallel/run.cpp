@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "core/kernel.hpp"
+#include "io/atomic_file.hpp"
 #include "io/checkpoint.hpp"
 #include "io/output_paths.hpp"
 #include "io/results_file.hpp"
@@ -44,6 +45,10 @@ io::RunRecord prepare(const RunSettings& s, const io::CheckpointStore& store, st
   lock = io::RunLock({s.output, store.path()}, s.file_locking);
   // Again under the lock: a run that held it may have just finished and written the output.
   io::check_run_paths(s.output, store.path(), s.force);
+  // Under both locks no other run writes these names: temp files there were left by a
+  // killed run (their names are random, so nobody else would ever reuse them).
+  if (lock.held().size() == 2)
+    for (const auto& file : {s.output, store.path(), store.previous_path()}) (void)io::remove_stale_temps(file);
   check_memory_budget(s.config, s.histogram);
   io::RunRecord record{core::Ledger(s.config)};
   if (s.resume == ResumePolicy::kNever) {

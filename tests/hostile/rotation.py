@@ -69,6 +69,8 @@ try:
     print(f"{mid_write} kills landed inside a checkpoint write (a temp file was left)", flush=True)
     report(ever and bad == 0, f"after every kill the current checkpoint was complete ({bad} trials without one)")
     done = run(cmd, timeout=600)
+    left = sorted(n for n in os.listdir(work) if n != "reference.h5" and n != "calibrate.h5")
+    report(left == ["r.h5"], f"killed runs' temp and lock files are gone after the complete run: {left}")
     report(done.returncode == 0 and results("r.h5") == results("reference.h5"),
            f"the same command then completes with the uninterrupted result: exit {done.returncode} "
            f"{done.stderr.strip()[-300:]}")
