@@ -17,7 +17,7 @@ namespace tally::parallel {
 namespace {
 
 // Tags of the replay messages (a verify job carries no run messages). Words:
-//   kShare   0 → w: [ledger size, n, chunk id × n]        the worker's share, sorted
+//   kShare   0 → w: [ledger size, n, chunk id × n, configuration fingerprint (text)]
 //   kSums    w → 0: [offset, count, (low, high, missing) × count]   part of its share
 //   kTrouble w → 0: [text]   this worker cannot replay (e.g. cannot read the file)
 //   kAlive   either way: []  still here (sent while busy or waiting)
@@ -121,6 +121,7 @@ void ReplayCoordinator::replay(const core::Kernel& kernel, std::uint64_t ledger_
                                std::span<const core::ChunkId> ids, std::span<core::ChunkSum> out) {
   const int ranks = session_.size();
   const double now = clock_.now();
+  const std::string fingerprint = kernel.config().fingerprint();
   for (auto& w : workers_) {
     if (w.lost) continue;
     std::tie(w.begin, w.end) = replay_share(ids.size(), w.rank, ranks);
@@ -129,7 +130,7 @@ void ReplayCoordinator::replay(const core::Kernel& kernel, std::uint64_t ledger_
     w.last_heard = now;
     std::vector<std::uint64_t> words{ledger_size, w.end - w.begin};
     words.insert(words.end(), ids.begin() + std::ptrdiff_t(w.begin), ids.begin() + std::ptrdiff_t(w.end));
-    transport_.send(w.rank, kShare, std::move(words));
+    transport_.send(w.rank, kShare, protocol::encode_text(fingerprint, std::move(words)));
   }
   last_told_ = now;
   // Rank 0's own share, answering the workers between pieces.
@@ -169,7 +170,7 @@ ReplayEnd serve_replay(const mpi::Session& session, const ReplaySettings& s) {
   // The next message from rank 0 other than kAlive, if one is waiting.
   auto poll = [&]() -> std::optional<Message> {
     for (const auto& f : transport.failures())
-      throw Error(ExitCode::kFailure, "lost rank 0 (" + f.why + "); giving up");
+      throw Error(ExitCode::kFailure, fmt::format("lost rank 0 ({}); giving up", f.why));
     while (auto m = transport.poll(0)) {
       last_heard = clock.now();
       if (m->tag != kAlive) return m;
@@ -194,17 +195,22 @@ ReplayEnd serve_replay(const mpi::Session& session, const ReplaySettings& s) {
   allowed = s.peer_timeout;
   if (first.tag != kShare) return end_from(first);  // nothing to replay (the file failed early)
   const auto& w = first.words;
-  if (w.size() < 2 || w.size() != 2 + w[1]) throw Error(ExitCode::kFailure, "malformed share from rank 0");
-  const std::vector<core::ChunkId> ids(w.begin() + 2, w.end());
+  if (w.size() < 3 || w[1] > w.size() - 3) throw Error(ExitCode::kFailure, "malformed share from rank 0");
+  const std::vector<core::ChunkId> ids(w.begin() + 2, w.begin() + 2 + std::ptrdiff_t(w[1]));
+  const std::string fingerprint = protocol::decode_text(w, 2 + w[1]);
 
   // Open the file ourselves: rank 0 has checked it; a rank that cannot read it (another
   // node's path, a different copy) says so and rank 0 replays its share instead.
   std::optional<core::Kernel> kernel;
   try {
     const io::TallyFile file = io::read_tally_file(s.file, s.locking);
-    if (file.record.ledger.size() != w[0])
-      throw Error(ExitCode::kFailure, fmt::format("its copy of {} has {} chunks, rank 0's has {}", s.file.string(),
-                                                  file.record.ledger.size(), w[0]));
+    // Another file under the same name (a node's own copy) must not be replayed: its
+    // sums would make rank 0 report a correct file as altered.
+    if (file.record.ledger.size() != w[0] || file.record.ledger.config().fingerprint() != fingerprint)
+      throw Error(ExitCode::kFailure,
+                  fmt::format("its {} is another file ({} chunks, configuration {}; rank 0's: {} chunks, {})",
+                              s.file.string(), file.record.ledger.size(), file.record.ledger.config().fingerprint(),
+                              w[0], fingerprint));
     kernel.emplace(file.record.ledger.config());
   } catch (const Error& e) {
     send(kTrouble, protocol::encode_text(e.what()));

@@ -3,16 +3,19 @@ and prints exactly what the single process prints (text and --json, same exit co
 for a good file, for a file with one chunk altered consistently (only the replay can
 catch it; the altered chunk lies in the last rank's share), for a checkpoint, for a
 checkpoint whose seal is broken (rank 0 stops before any replay) and for a file that is
-not HDF5 (exit 2 on every rank, one error line)."""
+not HDF5 (exit 2 on every rank, one error line). A rank whose working directory lacks
+the file, or holds another file by that name, says so in one line and rank 0 replays
+its share: the report is still the single process's."""
 import json
 import os
 import shutil
+import subprocess
 import sys
 
 import h5py
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from tallytest import TALLY, add_to_int, check, mpi_command, run, scratch  # noqa: E402
+from tallytest import MPI_FLAVOUR, MPIRUN, TALLY, add_to_int, check, mpi_command, run, scratch  # noqa: E402
 
 stream = sys.argv[1] if len(sys.argv) > 1 else "fast"
 data = os.path.join(os.path.dirname(__file__), "..", "data")
@@ -81,4 +84,26 @@ for name, args, expected, failing in cases:
               f"\n--- single (exit {single.returncode})\n{single.stdout}{single.stderr}"
               f"--- mpirun\n{p.stdout}{p.stderr}"))
         failures += not ok
+
+# Rank 1 starts in another directory (MPMD): first without the file, then with another
+# run's file under the same name. Rank 0 must notice and replay rank 1's share itself.
+elsewhere = os.path.join(work, "elsewhere")
+os.mkdir(elsewhere)
+single = subprocess.run([TALLY, "verify", "good.h5", "--all"], cwd=work, capture_output=True, text=True, timeout=120)
+check(single.returncode == 0, f"single process in {work}: {single.stdout}{single.stderr}")
+for case in ("missing", "another file"):
+    if case == "another file":
+        run([TALLY, "run", "--stream", stream, "--tasks", "5", "--samples", "300001", "--chunk", "10000", "--range",
+             "-20:80", "--seed", "4243", "--histogram", "--quiet", "--output", os.path.join(elsewhere, "good.h5")],
+            check=0)
+    n, extra = ("-n", []) if MPI_FLAVOUR == "mpich" else ("-np", ["--oversubscribe", "--bind-to", "none"])
+    cmd = [MPIRUN, *extra, n, "1", "-wdir", work, TALLY, "verify", "good.h5", "--all", ":",
+           n, "1", "-wdir", elsewhere, TALLY, "verify", "good.h5", "--all"]
+    p = run(cmd, timeout=180)
+    notes = [line for line in p.stderr.splitlines() if line.startswith("tally:")]
+    ok = (p.returncode == 0 and p.stdout == single.stdout and len(notes) == 1
+          and notes[0].startswith("tally: rank 1 could not replay its share") and "rank 0 replayed it" in notes[0])
+    print(f"{'ok  ' if ok else 'FAIL'} {stream} rank 1's file {case}: exit {p.returncode}, {notes}"
+          + ("" if ok else f"\n{p.stdout}{p.stderr}"))
+    failures += not ok
 sys.exit(1 if failures else 0)
