@@ -3,7 +3,9 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <chrono>
 #include <functional>
+#include <future>
 #include <optional>
 #include <tuple>
 
@@ -201,22 +203,35 @@ ReplayEnd serve_replay(const mpi::Session& session, const ReplaySettings& s) {
 
   // Open the file ourselves: rank 0 has checked it; a rank that cannot read it (another
   // node's path, a different copy) says so and rank 0 replays its share instead.
+  // Reading it (for the numpy stream: recomputing its tails) may outlast
+  // --peer-timeout on a large file: it runs beside this thread, which keeps talking.
+  struct Opened {
+    std::optional<core::Config> config;
+    std::string trouble;
+  };
+  auto opening = std::async(std::launch::async, [&]() -> Opened {
+    try {
+      const io::TallyFile file = io::read_tally_file(s.file, s.locking);
+      // Another file under the same name (a node's own copy) must not be replayed: its
+      // sums would make rank 0 report a correct file as altered.
+      const auto& ledger = file.record.ledger;
+      if (ledger.size() != w[0] || ledger.config().fingerprint() != fingerprint)
+        return {std::nullopt, fmt::format("its {} is another file ({} chunks, configuration {}; rank 0's: {} chunks, {})",
+                                          s.file.string(), ledger.size(), ledger.config().fingerprint(), w[0],
+                                          fingerprint)};
+      return {ledger.config(), {}};
+    } catch (const std::exception& e) {
+      return {std::nullopt, e.what()};
+    }
+  });
+  std::optional<Message> early;  // rank 0 may end the job before we are done
+  for (int round = 0; opening.wait_for(std::chrono::seconds(0)) != std::future_status::ready; idle_pause(round))
+    if (!early) early = poll();
+  const Opened opened = opening.get();
+  if (!opened.config) send(kTrouble, protocol::encode_text(opened.trouble));
   std::optional<core::Kernel> kernel;
-  try {
-    const io::TallyFile file = io::read_tally_file(s.file, s.locking);
-    // Another file under the same name (a node's own copy) must not be replayed: its
-    // sums would make rank 0 report a correct file as altered.
-    if (file.record.ledger.size() != w[0] || file.record.ledger.config().fingerprint() != fingerprint)
-      throw Error(ExitCode::kFailure,
-                  fmt::format("its {} is another file ({} chunks, configuration {}; rank 0's: {} chunks, {})",
-                              s.file.string(), file.record.ledger.size(), file.record.ledger.config().fingerprint(),
-                              w[0], fingerprint));
-    kernel.emplace(file.record.ledger.config());
-  } catch (const Error& e) {
-    send(kTrouble, protocol::encode_text(e.what()));
-  }
+  if (opened.config && !early) kernel.emplace(*opened.config);
   if (kernel) {
-    std::optional<Message> early;  // rank 0 may end the job before we are done
     const std::function<void()> tick = [&] {
       if (!early) early = poll();
     };
@@ -234,9 +249,8 @@ ReplayEnd serve_replay(const mpi::Session& session, const ReplaySettings& s) {
       }
       send(kSums, std::move(words));
     }
-    if (early) return end_from(*early);
   }
-  const ReplayEnd end = end_from(wait());
+  const ReplayEnd end = end_from(early ? *early : wait());
   (void)transport.drain(s.peer_timeout);
   return end;
 }
