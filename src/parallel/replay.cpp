@@ -200,6 +200,11 @@ ReplayEnd serve_replay(const mpi::Session& session, const ReplaySettings& s) {
   if (w.size() < 3 || w[1] > w.size() - 3) throw Error(ExitCode::kFailure, "malformed share from rank 0");
   const std::vector<core::ChunkId> ids(w.begin() + 2, w.begin() + 2 + std::ptrdiff_t(w[1]));
   const std::string fingerprint = protocol::decode_text(w, 2 + w[1]);
+  if (ids.empty()) {  // fewer chunks than ranks: nothing to open or replay
+    const ReplayEnd end = end_from(wait());
+    (void)transport.drain(s.peer_timeout);
+    return end;
+  }
 
   // Open the file ourselves: rank 0 has checked it; a rank that cannot read it (another
   // node's path, a different copy) says so and rank 0 replays its share instead.
