@@ -117,11 +117,7 @@ int run_command(const RunArgs& a, int& argc, char**& argv) {
   // A launcher of another MPI (mpirun for an MPICH build, srun --mpi=pmix or Hydra for
   // a library that does not speak its protocol) starts N singletons that would each
   // compute everything and race on one output file: refuse before any work.
-  if (const int launched = parallel::launcher_size(); launched > 1 && session.size() != launched)
-    throw usage_error(fmt::format(
-        "the launcher started {} processes but MPI sees {} ({}): the launcher does not match the MPI tally "
-        "was built with (an MPICH build needs mpiexec.mpich or srun --mpi=pmi2; docs/parallel.md)",
-        launched, session.size(), parallel::mpi::library_version()));
+  require_matching_launcher(session);
   s.provenance = collect_provenance(parallel::mpi::library_version());
   parallel::RunOutcome out;
   try {
@@ -149,6 +145,14 @@ int run_command(const RunArgs& a, int& argc, char**& argv) {
 }
 
 }  // namespace
+
+void require_matching_launcher(const parallel::mpi::Session& session) {
+  if (const int launched = parallel::launcher_size(); launched > 1 && session.size() != launched)
+    throw usage_error(fmt::format(
+        "the launcher started {} processes but MPI sees {} ({}): the launcher does not match the MPI tally "
+        "was built with (an MPICH build needs mpiexec.mpich or srun --mpi=pmi2; docs/parallel.md)",
+        launched, session.size(), parallel::mpi::library_version()));
+}
 
 void add_run_command(CLI::App& app, Action& action, int& argc, char**& argv) {
   auto args = std::make_shared<RunArgs>();

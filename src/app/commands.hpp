@@ -4,6 +4,10 @@
 
 #include <functional>
 
+namespace tally::parallel::mpi {
+class Session;
+}
+
 namespace tally::app {
 
 /// The chosen subcommand's body; returns the process exit code.
@@ -11,6 +15,10 @@ using Action = std::function<int()>;
 
 void add_run_command(CLI::App& app, Action& action, int& argc, char**& argv);
 void add_inspect_command(CLI::App& app, Action& action);
-void add_verify_command(CLI::App& app, Action& action);
+void add_verify_command(CLI::App& app, Action& action, int& argc, char**& argv);
+
+/// A launcher of another MPI starts N singletons that would each do all the work (and
+/// race on one file): a usage Error when MPI sees fewer processes than were launched.
+void require_matching_launcher(const parallel::mpi::Session& session);
 
 }  // namespace tally::app

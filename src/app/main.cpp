@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
   app::Action action;
   app::add_run_command(app, action, argc, argv);
   app::add_inspect_command(app, action);
-  app::add_verify_command(app, action);
+  app::add_verify_command(app, action, argc, argv);
 
   // Under a launcher every rank parses the same line; only rank 0 speaks.
   const bool speaker = parallel::launcher_rank() == 0;

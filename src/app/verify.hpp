@@ -4,9 +4,13 @@
 // histogram. Each check has a name, a verdict and a one-line detail.
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "core/kernel.hpp"
+#include "core/types.hpp"
 #include "io/file_locking.hpp"
 
 namespace tally::app {
@@ -24,6 +28,12 @@ struct VerifyOptions {
   int threads = 1;
   double z_limit = 6;            ///< |z| above this fails (p ≈ 2e-9 per test)
   io::FileLocking locking = io::FileLocking::kBestEffort;
+  /// Computes the chosen chunks' sums (sorted ids; `chunks`: the file's chunk count).
+  /// Empty: this process alone, kernel.sum_chunks with `threads`. Under a launcher:
+  /// spread over the ranks (parallel::ReplayCoordinator) — the same sums either way.
+  std::function<void(const core::Kernel& kernel, std::uint64_t chunks, std::span<const core::ChunkId> ids,
+                     std::span<core::ChunkSum> out)>
+      replay_chunks;
 };
 
 /// Runs every check; throws a usage Error (an io::ReadError) when the file is missing

@@ -101,7 +101,7 @@ ExitCode finish(const RunSettings& s, const io::CheckpointStore& store, io::RunR
     return code;
   }
   const core::Kernel kernel(s.config);
-  record.ledger.finish_tails(kernel);
+  record.ledger.finish_tails(kernel, s.threads);  // the threads the user gave the run
   record.status = "complete";
   try {
     if (record.histogram.empty()) {

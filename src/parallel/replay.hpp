@@ -1,0 +1,82 @@
+#pragma once
+// `tally verify` under a launcher: the chunk replay spread over the ranks of the job.
+// Rank 0 reads and checks the file, then hands each worker a contiguous share of the
+// sorted selection; every worker opens the (read-only) file itself, recomputes its share
+// with OpenMP threads and sends the sums back. Rank 0 alone compares and reports, so
+// the report cannot depend on the layout. Every wait is bounded (--peer-timeout): a
+// worker that cannot read the file, fails or falls silent has its share recomputed by
+// rank 0; a silent rank 0 makes the workers give up (docs/parallel.md).
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/kernel.hpp"
+#include "core/types.hpp"
+#include "io/file_locking.hpp"
+#include "parallel/clock.hpp"
+#include "parallel/mpi.hpp"
+#include "parallel/transport.hpp"
+
+namespace tally::parallel {
+
+struct ReplaySettings {
+  std::filesystem::path file;  ///< every rank opens it itself
+  io::FileLocking locking = io::FileLocking::kBestEffort;
+  int threads = 1;            ///< OpenMP threads per rank
+  double peer_timeout = 10;   ///< seconds without a word from a peer before it is given up
+  /// Seconds to wait for a peer's first word: rank 0 (or a worker) may be reading a large file.
+  [[nodiscard]] double startup_timeout() const { return std::max(peer_timeout, 120.0); }
+  [[nodiscard]] double finalize_bound() const { return peer_timeout + 30; }
+};
+
+/// The share [begin, end) of `n` selected chunks that rank `rank` of `ranks` replays:
+/// contiguous, sizes differing by at most one, in rank order.
+[[nodiscard]] std::pair<std::size_t, std::size_t> replay_share(std::size_t n, int rank, int ranks);
+
+/// Rank 0's side.
+class ReplayCoordinator {
+ public:
+  ReplayCoordinator(const mpi::Session& session, ReplaySettings settings);
+  ~ReplayCoordinator();
+  ReplayCoordinator(const ReplayCoordinator&) = delete;
+  ReplayCoordinator& operator=(const ReplayCoordinator&) = delete;
+
+  /// Sums the chunks `ids` (sorted) into `out`, over every rank; `ledger_size` (the
+  /// file's chunk count) lets a worker check it opened the same file. Bit for bit what
+  /// kernel.sum_chunks(ids, out, threads) gives on one process.
+  void replay(const core::Kernel& kernel, std::uint64_t ledger_size, std::span<const core::ChunkId> ids,
+              std::span<core::ChunkSum> out);
+  /// Tells every worker the exit code (bounded); true when a worker was lost and
+  /// MPI_Finalize could wait on it forever.
+  [[nodiscard]] bool finish(int code);
+  /// What happened to workers that did not do their share (for stderr).
+  [[nodiscard]] const std::vector<std::string>& notes() const { return notes_; }
+
+ private:
+  struct Worker;
+  void service(std::span<core::ChunkSum> out);
+  void heartbeat_if_due();
+
+  const mpi::Session& session_;
+  ReplaySettings settings_;
+  SteadyClock clock_;
+  MpiTransport transport_;
+  std::vector<Worker> workers_;
+  std::vector<std::string> notes_;
+  double last_told_ = 0;
+};
+
+/// A worker's side: waits for its share (or the end), replays it, returns the exit code
+/// rank 0 decided and whether to skip MPI_Finalize. Throws when rank 0 falls silent.
+struct ReplayEnd {
+  int code = 1;
+  bool skip_finalize = false;
+};
+[[nodiscard]] ReplayEnd serve_replay(const mpi::Session& session, const ReplaySettings& settings);
+
+}  // namespace tally::parallel
