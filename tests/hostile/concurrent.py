@@ -14,18 +14,12 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "fault"))
 from faultlib import calibrated_samples  # noqa: E402
-from tallytest import ENV, TALLY, mpi_command, results, run, scratch  # noqa: E402
+from tallytest import ENV, TALLY, Checklist, mpi_command, results, run, scratch  # noqa: E402
 
 work = scratch("hostile-concurrent")
 os.chdir(work)
-failures = 0
+report = Checklist()
 
-
-def report(ok, label):
-    global failures
-    print(f"{'ok  ' if ok else 'FAIL'} {label}", flush=True)
-    if not ok:
-        failures += 1
 
 
 def started(cmd):
@@ -95,4 +89,4 @@ finally:
     os.chdir("/")
     shutil.rmtree(work, ignore_errors=True)
 
-sys.exit(1 if failures else 0)
+report.exit()

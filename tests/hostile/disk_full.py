@@ -14,19 +14,13 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "fault"))
 from faultlib import calibrated_samples  # noqa: E402
-from tallytest import ENV, TALLY, file_digest, results, run, scratch  # noqa: E402
+from tallytest import ENV, TALLY, Checklist, file_digest, results, run, scratch  # noqa: E402
 
 work = scratch("hostile-disk-full")
 disk = os.path.join(work, "disk")
 os.mkdir(disk)
-failures = 0
+report = Checklist()
 
-
-def report(ok, label):
-    global failures
-    print(f"{'ok  ' if ok else 'FAIL'} {label}", flush=True)
-    if not ok:
-        failures += 1
 
 
 def fill(path, room):
@@ -110,4 +104,4 @@ finally:
     subprocess.run(["umount", "-l", disk], timeout=60)
     shutil.rmtree(work, ignore_errors=True)
 
-sys.exit(1 if failures else 0)
+report.exit()

@@ -11,18 +11,12 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from tallytest import TALLY, scratch  # noqa: E402
+from tallytest import TALLY, Checklist, scratch  # noqa: E402
 
 work = scratch("hostile-memory")
-failures = 0
+report = Checklist()
 LIMIT = 1 << 30
 
-
-def report(ok, label):
-    global failures
-    print(f"{'ok  ' if ok else 'FAIL'} {label}")
-    if not ok:
-        failures += 1
 
 
 def limited(args):
@@ -48,4 +42,4 @@ p, seconds = limited(["run", "-o", "default.h5", "--quiet"])
 report(p.returncode == 0 and os.path.exists(os.path.join(work, "default.h5")),
        f"the default workload under the same limit completes: exit {p.returncode} {p.stderr.strip()[-300:]}")
 
-sys.exit(1 if failures else 0)
+report.exit()

@@ -9,18 +9,17 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from tallytest import TALLY, check, file_digest, run, scratch  # noqa: E402
+from tallytest import Checklist, TALLY, check, file_digest, run, scratch  # noqa: E402
 
 work = scratch("hostile-paths")
 os.chdir(work)
 small = ["run", "--tasks", "2", "--samples", "1000", "--seed", "3", "--quiet"]
 # Enough work that a refusal which came only after computing would take far longer than 5 s.
 big = ["run", "--tasks", "4", "--samples", "4000000000000", "--seed", "3", "--quiet"]
-failures = 0
+report = Checklist()
 
 
 def refused(label, args, word, extra_check=lambda: True):
-    global failures
     t0 = time.monotonic()
     try:
         p = run([TALLY, *big, *args], timeout=10)
@@ -29,9 +28,7 @@ def refused(label, args, word, extra_check=lambda: True):
         code, err = "timeout", ""
     seconds = time.monotonic() - t0
     ok = code == 2 and seconds < 5 and len(err.splitlines()) == 1 and word in err and extra_check()
-    print(f"{'ok  ' if ok else 'FAIL'} {label}: exit {code} in {seconds:.1f} s: {err[-300:]}")
-    if not ok:
-        failures += 1
+    report(ok, f"{label}: exit {code} in {seconds:.1f} s: {err[-300:]}")
 
 
 run([TALLY, *small, "-o", "good.h5"], check=0)
@@ -82,4 +79,4 @@ if os.geteuid() == 0:
         finally:
             subprocess.run(["umount", "ro"])
 
-sys.exit(1 if failures else 0)
+report.exit()

@@ -17,21 +17,15 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "fault"))
 from faultlib import calibrated_samples  # noqa: E402
-from tallytest import ENV, TALLY, results, run, scratch  # noqa: E402
+from tallytest import ENV, TALLY, Checklist, results, run, scratch  # noqa: E402
 
 work = scratch("hostile-rotation")
 os.chdir(work)
-failures = 0
+report = Checklist()
 seed = int(os.environ.get("TALLY_TEST_SEED", "13"))
 rng = random.Random(seed)
 print(f"seed {seed} (TALLY_TEST_SEED)", flush=True)
 
-
-def report(ok, label):
-    global failures
-    print(f"{'ok  ' if ok else 'FAIL'} {label}", flush=True)
-    if not ok:
-        failures += 1
 
 
 try:
@@ -78,4 +72,4 @@ finally:
     os.chdir("/")
     shutil.rmtree(work, ignore_errors=True)
 
-sys.exit(1 if failures else 0)
+report.exit()

@@ -11,18 +11,12 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "fault"))
 from faultlib import calibrated_samples  # noqa: E402
-from tallytest import TALLY, results, run, scratch  # noqa: E402
+from tallytest import TALLY, Checklist, results, run, scratch  # noqa: E402
 
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
 work = scratch("hostile-signals")
-failures = 0
+report = Checklist()
 
-
-def report(ok, label):
-    global failures
-    print(f"{'ok  ' if ok else 'FAIL'} {label}")
-    if not ok:
-        failures += 1
 
 
 def started(cmd):
@@ -67,4 +61,4 @@ finished = run([TALLY, *many, "-o", out], timeout=600)
 report(finished.returncode == 0, f"after two signals the same command completes: exit {finished.returncode} "
        f"{finished.stderr.strip()[-300:]}")
 
-sys.exit(1 if failures else 0)
+report.exit()

@@ -7,17 +7,11 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from tallytest import TALLY, mpi_command, results, run, scratch  # noqa: E402
+from tallytest import TALLY, Checklist, mpi_command, results, run, scratch  # noqa: E402
 
 work = scratch("hostile-time-limit")
-failures = 0
+report = Checklist()
 
-
-def report(ok, label):
-    global failures
-    print(f"{'ok  ' if ok else 'FAIL'} {label}")
-    if not ok:
-        failures += 1
 
 
 def chunks_done(path):
@@ -63,4 +57,4 @@ starts = requeue_loop("mpirun -np 2", mpi_command(2, [*workload, "-o", out, "--m
 if starts is not None:
     report(results(out) == results(reference), f"mpirun -np 2: complete after {starts} starts, result identical")
 
-sys.exit(1 if failures else 0)
+report.exit()

@@ -102,6 +102,21 @@ def scratch(prefix):
     return tempfile.mkdtemp(prefix=f"tally-{prefix}-")
 
 
+class Checklist:
+    """ok/FAIL lines for scenario tests that go on after a failed check; exit() ends
+    the test with 1 when any check failed."""
+
+    def __init__(self):
+        self.failures = 0
+
+    def __call__(self, ok, label):
+        print(f"{'ok  ' if ok else 'FAIL'} {label}", flush=True)
+        self.failures += 0 if ok else 1
+
+    def exit(self):
+        sys.exit(1 if self.failures else 0)
+
+
 def check(condition, message):
     if not condition:
         raise AssertionError(message)
