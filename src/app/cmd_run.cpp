@@ -2,6 +2,8 @@
 // → report → exit code. Reads like the story of a run; the work is in src/parallel.
 #include <fmt/core.h>
 
+#include <cstdio>
+
 #include <limits>
 #include <memory>
 
@@ -125,8 +127,9 @@ int run_command(const RunArgs& a, int& argc, char**& argv) {
   } catch (const Error& e) {
     // Errors of the shared start-up verdict reach every rank alike: rank 0 reports.
     if (e.code() == ExitCode::kUsage || e.code() == ExitCode::kCheckpoint) {
+      if (session.rank() == 0) print_error_now(e.what());
       session.finalize(int(e.code()), s.finalize_bound());
-      throw;
+      return int(e.code());
     }
     // Anything later: this rank reports and leaves without waiting on its peers (one of
     // them may be dead or stopped); under a launcher that ends the job, the next start resumes.
@@ -145,6 +148,11 @@ int run_command(const RunArgs& a, int& argc, char**& argv) {
 }
 
 }  // namespace
+
+void print_error_now(const char* message) {
+  fmt::print(stderr, "tally: error: {}\n", message);
+  std::fflush(stderr);
+}
 
 void require_matching_launcher(const parallel::mpi::Session& session) {
   if (const int launched = parallel::launcher_size(); launched > 1 && session.size() != launched)

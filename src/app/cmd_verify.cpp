@@ -5,6 +5,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cstdio>
 
 #include "app/commands.hpp"
 #include "app/options.hpp"
@@ -97,15 +98,16 @@ int verify_command(const VerifyArgs& a, int& argc, char**& argv) {
     if (coordinator.finish(code)) session.skip_finalize();
     else session.finalize(code, rs.finalize_bound());
   };
+  // Rank 0 speaks (report or error line, flushed) before the workers learn the code.
   int code = int(ExitCode::kFailure);
   try {
     code = report(a, verify_file(a.file, o));
+    std::fflush(stdout);
   } catch (const Error& e) {
-    end(int(e.code()));
-    throw;  // main prints it once (rank 0 speaks)
-  } catch (const std::exception&) {
-    end(int(ExitCode::kFailure));
-    throw;
+    print_error_now(e.what());
+    code = int(e.code());
+  } catch (const std::exception& e) {
+    print_error_now(e.what());
   }
   end(code);
   return code;

@@ -21,4 +21,9 @@ void add_verify_command(CLI::App& app, Action& action, int& argc, char**& argv);
 /// race on one file): a usage Error when MPI sees fewer processes than were launched.
 void require_matching_launcher(const parallel::mpi::Session& session);
 
+/// Rank 0's one error line, flushed at once: under a launcher it must be out before
+/// rank 0 lets the workers go, for once a worker exits non-zero the launcher may end
+/// rank 0 and a line printed later would be lost.
+void print_error_now(const char* message);
+
 }  // namespace tally::app
