@@ -131,15 +131,10 @@ int run_command(const RunArgs& a, int& argc, char**& argv) {
       session.finalize(int(e.code()), s.finalize_bound());
       return int(e.code());
     }
-    // Anything later: this rank reports and leaves without waiting on its peers (one of
-    // them may be dead or stopped); under a launcher that ends the job, the next start resumes.
-    fmt::print(stderr, "tally: error (rank {}): {}\n", session.rank(), e.what());
-    session.skip_finalize();
-    return int(e.code());
+    // Anything later: under a launcher that ends the job, the next start resumes.
+    return leave_without_peers(session, e.what(), e.code());
   } catch (const std::exception& e) {
-    fmt::print(stderr, "tally: error (rank {}): {}\n", session.rank(), e.what());
-    session.skip_finalize();
-    return int(ExitCode::kFailure);
+    return leave_without_peers(session, e.what(), ExitCode::kFailure);
   }
   const int code = session.rank() == 0 ? report(a, s, out) : int(out.code);
   if (out.skip_finalize) session.skip_finalize();
@@ -152,6 +147,12 @@ int run_command(const RunArgs& a, int& argc, char**& argv) {
 void print_error_now(const char* message) {
   fmt::print(stderr, "tally: error: {}\n", message);
   std::fflush(stderr);
+}
+
+int leave_without_peers(parallel::mpi::Session& session, const char* message, ExitCode code) {
+  fmt::print(stderr, "tally: error (rank {}): {}\n", session.rank(), message);
+  session.skip_finalize();
+  return int(code);
 }
 
 void require_matching_launcher(const parallel::mpi::Session& session) {

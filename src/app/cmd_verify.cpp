@@ -67,14 +67,9 @@ int serve(const parallel::ReplaySettings& rs, parallel::mpi::Session& session) {
     else session.finalize(end.code, rs.finalize_bound());
     return end.code;
   } catch (const Error& e) {
-    // Rank 0 is silent or gone: report here and leave without waiting on anyone.
-    fmt::print(stderr, "tally: error (rank {}): {}\n", session.rank(), e.what());
-    session.skip_finalize();
-    return int(e.code());
+    return leave_without_peers(session, e.what(), e.code());  // rank 0 is silent or gone
   } catch (const std::exception& e) {
-    fmt::print(stderr, "tally: error (rank {}): {}\n", session.rank(), e.what());
-    session.skip_finalize();
-    return int(ExitCode::kFailure);
+    return leave_without_peers(session, e.what(), ExitCode::kFailure);
   }
 }
 

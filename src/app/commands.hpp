@@ -4,6 +4,8 @@
 
 #include <functional>
 
+#include "core/error.hpp"
+
 namespace tally::parallel::mpi {
 class Session;
 }
@@ -25,5 +27,9 @@ void require_matching_launcher(const parallel::mpi::Session& session);
 /// rank 0 lets the workers go, for once a worker exits non-zero the launcher may end
 /// rank 0 and a line printed later would be lost.
 void print_error_now(const char* message);
+
+/// A rank whose peers may be dead or stopped after an error: it prints its own line
+/// and leaves without MPI_Finalize (which could wait on them); returns `code`.
+int leave_without_peers(parallel::mpi::Session& session, const char* message, ExitCode code);
 
 }  // namespace tally::app
