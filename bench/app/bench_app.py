@@ -1,43 +1,25 @@
 """Same-run application benchmarks for tally (docs/performance.md)."""
 import json
 import os
-import platform
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
+from benchlib import ENV as env, interleaved, machine_line, tally_binary, wall
+
 root = sys.argv[1]
 quick = "--quick" in sys.argv
-tally = os.path.join(root, "build", "release", "src", "app", "tally")
+tally = tally_binary(root)
 here = os.path.join(root, "bench", "app")
 py = os.environ.get("PYTHON", "/usr/bin/python3")
-env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
 work = tempfile.mkdtemp(prefix="tally-bench-")
 trivial = os.path.join(work, "mpi_trivial")
 subprocess.run(["mpicc", "-O2", "-o", trivial, os.path.join(here, "mpi_trivial.c")], check=True)
 out_file = os.path.join(work, "bench.h5")
 
 
-def wall(cmd):
-    t0 = time.perf_counter()
-    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - t0
-
-
-def interleaved(commands, repeats):
-    """Median wall time of each command, run round-robin so drift hits all alike."""
-    times = {name: [] for name in commands}
-    for _ in range(repeats):
-        for name, cmd in commands.items():
-            times[name].append(wall(cmd))
-    return {name: statistics.median(v) for name, v in times.items()}
-
-
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-print(f"# tally application benchmarks {time.strftime('%Y-%m-%d %H:%M')}  cpu: {cpu}  cores: {os.cpu_count()}  "
-      f"{platform.platform()}")
+print(machine_line("tally application benchmarks"))
 run = [tally, "run", "--output", out_file, "--force", "--quiet"]
 mpirun2 = ["mpirun", "-np", "2", "--bind-to", "core"]
 

@@ -15,17 +15,19 @@ import sys
 import tempfile
 import time
 
+from benchlib import ENV as env, interleaved, machine_line, tally_binary
+
 root = sys.argv[1]
 args = sys.argv[2:]
 before = args[args.index("--before") + 1] if "--before" in args else None
 peer_timeout = float(args[args.index("--peer-timeout") + 1]) if "--peer-timeout" in args else 3.0
-tally = os.path.join(root, "build", "release", "src", "app", "tally")
-env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+tally = tally_binary(root)
 work = tempfile.mkdtemp(prefix="tally-recovery-bench-")
 mpirun = ["mpirun", "--oversubscribe", "--bind-to", "none"]
 
 
 def wall(cmd):
+    """A run's wall seconds, into a fresh results file each time."""
     out = os.path.join(work, "o.h5")
     t0 = time.perf_counter()
     subprocess.run(cmd + ["--output", out, "--force", "-q"], env=env, check=True, stdout=subprocess.DEVNULL,
@@ -35,16 +37,7 @@ def wall(cmd):
     return took
 
 
-def interleaved(commands, repeats):
-    times = {name: [] for name in commands}
-    for _ in range(repeats):
-        for name, cmd in commands.items():
-            times[name].append(wall(cmd))
-    return {name: statistics.median(v) for name, v in times.items()}
-
-
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-print(f"# tally recovery cost {time.strftime('%Y-%m-%d %H:%M')}  cpu: {cpu}  cores: {os.cpu_count()}")
+print(machine_line("tally recovery cost"))
 print(f"# command: bench/app/recovery_cost.py . {' '.join(args)}")
 
 # Calibrate a >= 10 s run of three single-threaded ranks.
@@ -68,7 +61,7 @@ if before:
                 cmds[name] = mpirun + ["-np", "3", binary, "run", "--threads", "1", *big]
             else:
                 cmds[name] = [binary, "run"]
-        t = interleaved(cmds, repeats)
+        t = interleaved(cmds, repeats, timer=wall)
         print(f"{label:40s} before {t['before']:8.3f}  after {t['after']:8.3f}  after/before {t['after'] / t['before']:.3f}")
 
 print(f"\n## a worker of three killed halfway (mpirun --mca orte_enable_recovery 1, --peer-timeout {peer_timeout:g})")

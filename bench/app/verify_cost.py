@@ -8,19 +8,19 @@ quiet machine.
 Usage: verify_cost.py ROOT [--draws N] [--tasks T]"""
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 
+from benchlib import ENV as env, machine_line, tally_binary
+
 root = sys.argv[1]
 args = sys.argv[2:]
 draws = int(float(args[args.index("--draws") + 1])) if "--draws" in args else 10**11
 tasks = int(args[args.index("--tasks") + 1]) if "--tasks" in args else 4
-tally = os.path.join(root, "build", "release", "src", "app", "tally")
+tally = tally_binary(root)
 here = os.path.join(root, "bench", "app")
-env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
 work = tempfile.mkdtemp(prefix="tally-verify-bench-")
 trivial = os.path.join(work, "mpi_trivial")
 subprocess.run(["mpicc", "-O2", "-o", trivial, os.path.join(here, "mpi_trivial.c")], check=True)
@@ -35,9 +35,7 @@ def timed(cmd):
     return time.perf_counter() - t0, p.stdout
 
 
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-print(f"# tally verify --all vs the run's kernel time {time.strftime('%Y-%m-%d %H:%M')}  cpu: {cpu}  "
-      f"cores: {os.cpu_count()}  {platform.platform()}  load: {os.getloadavg()[0]:.2f}")
+print(machine_line("tally verify --all vs the run's kernel time"))
 samples = draws // tasks
 print(f"# workload: tally run --tasks {tasks} --samples {samples} ({tasks * samples:.3e} draws, fast stream, "
       f"range 1:100, default chunk)")
