@@ -98,6 +98,15 @@ def _start_time(pid):
         return None
 
 
+def pid_alive(pid):
+    """Whether process `pid` exists and is not a zombie (a dead child not yet reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def _environ(pid):
     try:
         with open(f"/proc/{pid}/environ", "rb") as f:

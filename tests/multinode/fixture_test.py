@@ -52,14 +52,6 @@ def hold(mode, slurm):
             time.sleep(1)
 
 
-def alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 class Held:
     everyone = []
 
@@ -109,7 +101,7 @@ class Held:
 
     def left(self):
         what = list(mn.all_tags().get(self.tag, []))
-        what += [f"process {p}" for p in self.pids if alive(p)]
+        what += [f"process {p}" for p in self.pids if mn.pid_alive(p)]
         return what
 
 
@@ -152,7 +144,7 @@ swept = subprocess.run([sys.executable, os.path.join(here, "cluster.py"), "clean
                        text=True, timeout=120)
 print(swept.stdout.strip(), f"({time.monotonic() - t:.1f} s)")
 expect_clean(b, "SIGKILL, then cluster.py cleanup")
-if not any(w.startswith("netns") for w in a.left()) or not all(alive(p) for p in a.pids):
+if not any(w.startswith("netns") for w in a.left()) or not all(mn.pid_alive(p) for p in a.pids):
     problems.append("cluster.py cleanup touched a cluster whose owner is alive")
 if a.tag not in swept.stdout or f"{b.tag}:" not in swept.stdout:
     problems.append(f"cleanup did not report what it removed and what it left: {swept.stdout}")

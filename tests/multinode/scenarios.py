@@ -36,7 +36,7 @@ here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "support"))
 sys.path.insert(0, os.path.join(here, "..", "fault"))
 sys.path.insert(0, here)
-from cluster import Cluster, skip_unless_permitted  # noqa: E402
+from cluster import Cluster, pid_alive, skip_unless_permitted  # noqa: E402
 from faultlib import calibrated_samples  # noqa: E402
 from tallytest import TALLY, results  # noqa: E402
 
@@ -73,14 +73,6 @@ def file_facts(path):
                 "hosts": [text(h) for h in f["ranks/host"][()]],
                 "start_hosts": [text(h) for h in f["starts/hosts"][()]],
                 "lost": [(int(r), text(h)) for r, h in zip(f["lost/rank"][()], f["lost/host"][()])]}
-
-
-def alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def finish(proc, timeout):
@@ -217,10 +209,10 @@ with Cluster(3, work, slurm=name.startswith(("srun", "recovery_srun", "sbatch"))
             while not os.path.exists(out) and proc.poll() is None and time.monotonic() < t_fault + 180:
                 time.sleep(0.05)
             written = time.monotonic()
-            while any(alive(p) for pids in survivors.values() for p in pids) and time.monotonic() < written + BOUND:
+            while any(pid_alive(p) for pids in survivors.values() for p in pids) and time.monotonic() < written + BOUND:
                 time.sleep(0.1)
             gone = time.monotonic() - written
-            lingering = [p for pids in survivors.values() for p in pids if alive(p)]
+            lingering = [p for pids in survivors.values() for p in pids if pid_alive(p)]
             if name in ("recovery_srun_node_stopped", "recovery_mpirun_rank_stopped", "recovery_srun_node_unplugged"):
                 # The launcher waits for a stopped or unreachable rank: end it, and see the launcher end.
                 cluster.signal_node(victim, signal.SIGKILL)
