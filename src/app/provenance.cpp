@@ -57,7 +57,10 @@ std::map<std::string, std::string> collect_provenance(const std::string& mpi_lib
 
 io::StartRecord start_template(int argc, char** argv) {
   io::StartRecord s;
-  for (int i = 0; i < argc; ++i) s.command_line += (i ? " " : "") + shell_word(argv[i]);
+  for (int i = 0; i < argc; ++i) {  // appended piecewise: g++ 12 misreads " " + string (-Wrestrict)
+    if (i > 0) s.command_line += ' ';
+    s.command_line += shell_word(argv[i]);
+  }
   const passwd* pw = ::getpwuid(::geteuid());
   s.user = pw != nullptr && pw->pw_name != nullptr ? pw->pw_name : env("USER");
   s.slurm_job_id = env("SLURM_JOB_ID");

@@ -9,7 +9,6 @@
 
 #include <climits>
 #include <fstream>
-#include <iterator>
 #include <set>
 
 #include "core/error.hpp"
@@ -19,12 +18,9 @@ namespace tally::io {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::file_bytes;
 using testing::scratch_dir;
 
-std::string text_of(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
 void put(const fs::path& p, const std::string& text) { std::ofstream(p, std::ios::binary | std::ios::trunc) << text; }
 std::set<std::string> names_in(const fs::path& dir) {
   std::set<std::string> out;
@@ -40,13 +36,13 @@ TEST(Rotation, NewGenerationIsWrittenBeforeTheCurrentOneMoves) {
   put(previous, "generation 1");
   write_rotating(current, previous, true, [&](const fs::path& temp) {
     // While the new one is being written, both older generations are where they were.
-    EXPECT_EQ(text_of(current), "generation 2");
-    EXPECT_EQ(text_of(previous), "generation 1");
+    EXPECT_EQ(file_bytes(current), "generation 2");
+    EXPECT_EQ(file_bytes(previous), "generation 1");
     EXPECT_EQ(temp.parent_path(), current.parent_path());
     put(temp, "generation 3");
   });
-  EXPECT_EQ(text_of(current), "generation 3");
-  EXPECT_EQ(text_of(previous), "generation 2");
+  EXPECT_EQ(file_bytes(current), "generation 3");
+  EXPECT_EQ(file_bytes(previous), "generation 2");
   EXPECT_EQ(names_in(dir), (std::set<std::string>{"c.ckpt", "c.ckpt.prev"})) << "a temp file was left behind";
   fs::remove_all(dir);
 }
@@ -63,8 +59,8 @@ TEST(Rotation, FailedWriteLeavesBothGenerationsUntouched) {
                                 throw Error(ExitCode::kFailure, "No space left on device");
                               }),
                Error);
-  EXPECT_EQ(text_of(current), "generation 2");
-  EXPECT_EQ(text_of(previous), "generation 1");
+  EXPECT_EQ(file_bytes(current), "generation 2");
+  EXPECT_EQ(file_bytes(previous), "generation 1");
   EXPECT_EQ(names_in(dir), (std::set<std::string>{"c.ckpt", "c.ckpt.prev"})) << "a temp file was left behind";
   fs::remove_all(dir);
 }
@@ -74,14 +70,14 @@ TEST(Rotation, FirstGenerationAndAnUnusableCurrentOneKeepNoPrevious) {
   const auto current = dir / "c.ckpt";
   const auto previous = dir / "c.ckpt.prev";
   write_rotating(current, previous, true, [&](const fs::path& temp) { put(temp, "first"); });
-  EXPECT_EQ(text_of(current), "first");
+  EXPECT_EQ(file_bytes(current), "first");
   EXPECT_FALSE(fs::exists(previous));
   // keep = false: the current file is known bad and must not push out the good previous one.
   put(previous, "good");
   put(current, "torn");
   write_rotating(current, previous, false, [&](const fs::path& temp) { put(temp, "new"); });
-  EXPECT_EQ(text_of(current), "new");
-  EXPECT_EQ(text_of(previous), "good");
+  EXPECT_EQ(file_bytes(current), "new");
+  EXPECT_EQ(file_bytes(previous), "good");
   fs::remove_all(dir);
 }
 

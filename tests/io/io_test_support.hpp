@@ -1,6 +1,8 @@
 #pragma once
 // A real, small run record for io tests: every chunk computed by the real kernel.
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "core/kernel.hpp"
@@ -34,6 +36,14 @@ inline io::RunRecord computed_record(core::StreamKind stream, bool complete, boo
   r.restarts = 2;
   r.rank_timing = {{10, 0.5, 1e9}, {11, 0.6, 1.1e9}};
   return r;
+}
+
+/// A file's bytes (through rdbuf: g++ 12 warns -Wnull-dereference inside istreambuf_iterator).
+inline std::string file_bytes(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  return std::move(bytes).str();
 }
 
 inline std::filesystem::path scratch_dir(const std::string& name) {

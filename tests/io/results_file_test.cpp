@@ -114,10 +114,7 @@ TEST(ResultsFile, ReadersDecideByKindAndCheckTheSealBeforeParsing) {
   EXPECT_EQ(good.digest_problem, "");
   expect_same_results(record, read_results(store.path(), FileLocking::kOff));
 
-  const auto bytes = [&] {
-    std::ifstream in(store.path(), std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }();
+  const auto bytes = testing::file_bytes(store.path());
   const auto write = [&](const std::string& name, std::string b) {
     std::ofstream(dir / name, std::ios::binary) << b;
     return dir / name;
