@@ -2,7 +2,9 @@
 checkpoint with different results files, threads-only or under mpirun, must not both proceed. The second refuses up
 front (exit 2, one line naming the first's pid and host) while the first completes
 with the uninterrupted result; a lock left by a run killed with SIGKILL never blocks
-the next one (flock dies with its holder), and a complete run leaves no lock file."""
+the next one (flock dies with its holder), and a complete run leaves no lock file.
+Review 1: a file that another program puts at -o during an MPI run is refused at the
+end in one line, at once (no rank waits on a peer), with the finished state saved."""
 import os
 import shutil
 import signal
@@ -68,6 +70,38 @@ try:
            f"run A completes with the uninterrupted result: exit {a.returncode} {err.strip()[-300:]}")
     left = sorted(n for n in os.listdir(work) if n.startswith(("same", "other", ".same", ".other")))
     report(left == ["same.h5"], f"after A: only same.h5, no lock, checkpoint or temp file: {left}")
+
+    # Review 1: an error that reaches rank 0 only at the end (someone else's file appears
+    # at -o during an MPI run, so the no-clobber link fails) must reach the user at once
+    # as one line, not leave rank 0 in MPI_Finalize and the worker waiting --peer-timeout.
+    # The finished state is saved, so --force then only writes the file.
+    t0 = time.monotonic()
+    m = started(mpi_command(2, [*workload, "-o", "late.h5", "--peer-timeout", "60"]))
+    report(wait_for("late.h5.lock", m), "the MPI run holds late.h5.lock")
+    time.sleep(1)  # past the second path check under the lock: the work is under way
+    with open("late.h5", "w") as f:
+        f.write("someone else's file\n")
+    try:
+        _, err = m.communicate(timeout=180)
+    except subprocess.TimeoutExpired:
+        m.kill()
+        _, err = m.communicate()
+    seconds = time.monotonic() - t0
+    lines = [line for line in err.splitlines() if line.startswith("tally")]
+    with open("late.h5") as f:
+        untouched = f.read() == "someone else's file\n"
+    report(m.returncode == 2 and len(lines) == 1 and "late.h5 exists" in err and untouched
+           and os.path.exists("late.h5.ckpt"),
+           f"output created during an MPI run: exit {m.returncode}, one line, file untouched, checkpoint kept: "
+           f"{err.strip()[-300:]}")
+    # The work is about 8 s of one thread; a wait on a peer would add --peer-timeout (60 s).
+    report(seconds < 45, f"the run ended without waiting --peer-timeout: {seconds:.1f} s")
+    t0 = time.monotonic()
+    forced = run([TALLY, *workload, "-o", "late.h5", "--force"], timeout=600)
+    report(forced.returncode == 0 and results("late.h5") == results("reference.h5")
+           and time.monotonic() - t0 < 5 and not os.path.exists("late.h5.ckpt"),
+           f"--force then writes the saved result without recomputing: exit {forced.returncode} in "
+           f"{time.monotonic() - t0:.1f} s {forced.stderr.strip()[-200:]}")
 
     # A killed holder: its lock file stays, holding nothing; the next run proceeds and resumes.
     k = started([TALLY, *workload, "-o", "killed.h5", "--checkpoint-every", "0.2"])

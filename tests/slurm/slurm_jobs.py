@@ -1,7 +1,8 @@
 """jobs/ against a real Slurm (scripts/slurm-local): normal completion, USR1 ->
 checkpoint -> requeue -> resume, a rank killed -> retried, a job array, a pipeline
 with a dependency, and bad input failing once with exit 2. Results are compared
-with a direct mpirun run of the same workload."""
+with a direct mpirun run of the same workload; the requeued run's file must carry both
+starts with this job's Slurm ids and the binary's provenance."""
 import json
 import os
 import re
@@ -96,6 +97,18 @@ text = open(log).read() if os.path.exists(log) else ""
 expect("USR1 -> checkpoint -> requeue -> resume",
        started and done and "requeueing" in text and "start 2]" in text and "resumed from" in text
        and sums(out) == reference_long, text[-600:] if sums(out) != reference_long else "")
+# The restart history and provenance of that file, written under a real Slurm (issue 14).
+p = sh(tally, "inspect", out, "--json")
+facts = json.loads(p.stdout) if p.returncode == 0 else {"starts": [], "provenance": {}}
+starts, prov = facts["starts"], facts["provenance"]
+expect("history under Slurm: one row per start, this job's id, exit 85 then 0",
+       [s["exit_code"] for s in starts] == [85, 0] and all(s["slurm_job_id"] == job and s["slurm_step_id"] != ""
+                                                         and s["hosts"] and s["ranks"] >= 1 for s in starts),
+       json.dumps(starts)[:600])
+expect("provenance under Slurm: the MPI library, HDF5, kernel path, version",
+       prov.get("mpi_library", "").startswith("Open MPI") and prov.get("hdf5_version", "").startswith("1.")
+       and prov.get("kernel_path") in ("avx512", "portable") and bool(prov.get("tally_version")),
+       json.dumps(prov)[:600])
 
 # 3. A rank killed with -9 -> retried inside the allocation -> identical result.
 out = os.path.join(work, "killed.h5")
