@@ -2,6 +2,7 @@
 are still read, inspected, verified and resumed: their sums equal scripts/reference,
 `tally verify --all` passes them, tally.Results reads them, and resuming the v1
 checkpoint gives the bits of a fresh run, written as format 2."""
+import atexit
 import json
 import os
 import shutil
@@ -17,6 +18,8 @@ import tally as tallypy  # noqa: E402
 tally = os.environ["TALLY_BIN"]
 data = os.path.join(source, "tests", "data")
 work = tempfile.mkdtemp(prefix="tally-v1-")
+if os.environ.get("TALLY_TEST_KEEP") != "1":  # removed however the test ends
+    atexit.register(shutil.rmtree, work, True)
 failures = []
 
 

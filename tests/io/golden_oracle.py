@@ -18,7 +18,6 @@ import struct
 import sys
 
 import h5py
-import numpy as np
 import xxhash
 
 here = os.path.dirname(os.path.abspath(__file__))

@@ -1,4 +1,5 @@
 """A real results file read back by h5py and h5dump equals what `tally run --json` said."""
+import atexit
 import json
 import os
 import shutil
@@ -14,6 +15,8 @@ from tally.results import exact_ints  # noqa: E402
 
 tally = os.environ["TALLY_BIN"]
 work = tempfile.mkdtemp(prefix="tally-readback-")
+if os.environ.get("TALLY_TEST_KEEP") != "1":  # removed however the test ends
+    atexit.register(shutil.rmtree, work, True)
 out = os.path.join(work, "r.h5")
 run = json.loads(subprocess.run([tally, "run", "--tasks", "5", "--samples", "123457", "--chunk", "10000",
                                  "--stream", "numpy", "--range", "-3:12", "--seed", "0xabcdef0123456789abcdef",

@@ -25,7 +25,8 @@ import cluster as mn  # noqa: E402
 
 
 def hold(mode, slurm):
-    work = tempfile.mkdtemp(prefix="tally-mnfix-")
+    # Inside the parent's directory: a holder killed with SIGKILL cannot remove its own.
+    work = tempfile.mkdtemp(prefix="hold-", dir=os.environ["TALLY_MNFIX_ROOT"])
     atexit.register(shutil.rmtree, work, True)
     with mn.Cluster(2, work, slurm=slurm, watchdog=6 if mode == "watchdog" else 0) as c:
         env = c.env()
@@ -121,6 +122,8 @@ if __name__ == "__main__" and sys.argv[1:2] == ["hold"]:
     sys.exit(0)
 
 mn.skip_unless_permitted(slurm=True)
+os.environ["TALLY_MNFIX_ROOT"] = tempfile.mkdtemp(prefix="tally-mnfix-")
+atexit.register(shutil.rmtree, os.environ["TALLY_MNFIX_ROOT"], True)  # runs after end_all (registered later)
 atexit.register(Held.end_all)
 signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
 t0 = time.monotonic()

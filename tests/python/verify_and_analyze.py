@@ -1,6 +1,7 @@
 """tally verify passes real runs of both streams and catches tampered copies (exit 1,
 naming the failed check); scripts/analyze writes valid PNGs whose numbers equal
 `tally inspect --json`."""
+import atexit
 import json
 import os
 import shutil
@@ -21,6 +22,8 @@ from tallytest import add_to_int  # noqa: E402
 tally = os.environ["TALLY_BIN"]
 analyze = os.path.join(os.environ["TALLY_SOURCE_DIR"], "scripts", "analyze")
 work = tempfile.mkdtemp(prefix="tally-verify-")
+if os.environ.get("TALLY_TEST_KEEP") != "1":  # removed however the test ends
+    atexit.register(shutil.rmtree, work, True)
 failures = []
 
 

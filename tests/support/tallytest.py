@@ -1,9 +1,11 @@
 """Shared helpers for tally's scenario tests (mpi, fault): run the real binary under
 the real mpirun, read the real HDF5 files with h5py. No mocks."""
+import atexit
 import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -99,7 +101,14 @@ def file_digest(path):
 
 
 def scratch(prefix):
-    return tempfile.mkdtemp(prefix=f"tally-{prefix}-")
+    """A fresh work directory, removed when the test ends: normally, by an exception or
+    by ctest's SIGTERM at its timeout (TALLY_TEST_KEEP=1 keeps it for a look)."""
+    work = tempfile.mkdtemp(prefix=f"tally-{prefix}-")
+    if os.environ.get("TALLY_TEST_KEEP") != "1":
+        atexit.register(shutil.rmtree, work, True)
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    return work
 
 
 class Checklist:
