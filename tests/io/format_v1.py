@@ -2,13 +2,11 @@
 are still read, inspected, verified and resumed: their sums equal scripts/reference,
 `tally verify --all` passes them, tally.Results reads them, and resuming the v1
 checkpoint gives the bits of a fresh run, written as format 2."""
-import atexit
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 
 here = os.path.dirname(os.path.abspath(__file__))
 source = os.path.join(here, "..", "..")
@@ -17,9 +15,10 @@ import tally as tallypy  # noqa: E402
 
 tally = os.environ["TALLY_BIN"]
 data = os.path.join(source, "tests", "data")
-work = tempfile.mkdtemp(prefix="tally-v1-")
-if os.environ.get("TALLY_TEST_KEEP") != "1":  # removed however the test ends
-    atexit.register(shutil.rmtree, work, True)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from tallytest import scratch  # noqa: E402
+
+work = scratch("v1")  # removed however the test ends
 failures = []
 
 

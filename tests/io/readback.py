@@ -1,11 +1,9 @@
 """A real results file read back by h5py and h5dump equals what `tally run --json` said."""
-import atexit
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 
 import h5py
 import numpy as np
@@ -14,9 +12,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from tally.results import exact_ints  # noqa: E402
 
 tally = os.environ["TALLY_BIN"]
-work = tempfile.mkdtemp(prefix="tally-readback-")
-if os.environ.get("TALLY_TEST_KEEP") != "1":  # removed however the test ends
-    atexit.register(shutil.rmtree, work, True)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from tallytest import scratch  # noqa: E402
+
+work = scratch("readback")  # removed however the test ends
 out = os.path.join(work, "r.h5")
 run = json.loads(subprocess.run([tally, "run", "--tasks", "5", "--samples", "123457", "--chunk", "10000",
                                  "--stream", "numpy", "--range", "-3:12", "--seed", "0xabcdef0123456789abcdef",

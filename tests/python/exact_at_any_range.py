@@ -2,21 +2,19 @@
 equal scripts/reference (Python big integers) and z-scores equal an exact computation
 with Python's fractions, for ranges far from zero, tiny spans and the int64 extremes;
 `tally verify` passes every one of these correct files."""
-import atexit
 import json
 import math
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from fractions import Fraction
 
 tally = os.environ["TALLY_BIN"]
 reference = os.path.join(os.environ["TALLY_SOURCE_DIR"], "scripts", "reference")
-work = tempfile.mkdtemp(prefix="tally-exact-")
-if os.environ.get("TALLY_TEST_KEEP") != "1":  # removed however the test ends
-    atexit.register(shutil.rmtree, work, True)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from tallytest import scratch  # noqa: E402
+
+work = scratch("exact")  # removed however the test ends
 I64 = 1 << 63
 
 

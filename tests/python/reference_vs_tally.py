@@ -1,13 +1,10 @@
 """scripts/reference (pure NumPy, written from docs/streams.md) against `tally run` on
 random small configurations of both streams: per-task sums, total and chunk sums."""
-import atexit
 import json
 import os
 import random
-import shutil
 import subprocess
 import sys
-import tempfile
 
 import h5py
 
@@ -19,9 +16,10 @@ reference = os.path.join(os.environ["TALLY_SOURCE_DIR"], "scripts", "reference")
 seed = int(os.environ.get("TALLY_REFERENCE_SEED", random.randrange(1 << 32)))
 print(f"case seed {seed} (set TALLY_REFERENCE_SEED to replay)")
 rng = random.Random(seed)
-work = tempfile.mkdtemp(prefix="tally-reference-")
-if os.environ.get("TALLY_TEST_KEEP") != "1":  # removed however the test ends
-    atexit.register(shutil.rmtree, work, True)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from tallytest import scratch  # noqa: E402
+
+work = scratch("reference")  # removed however the test ends
 failures = 0
 for i in range(36):
     stream = "fast" if i % 2 == 0 else "numpy"

@@ -1,13 +1,11 @@
 """tally verify passes real runs of both streams and catches tampered copies (exit 1,
 naming the failed check); scripts/analyze writes valid PNGs whose numbers equal
 `tally inspect --json`."""
-import atexit
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 
 import h5py
 import matplotlib
@@ -17,13 +15,11 @@ import matplotlib.image  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.environ["TALLY_SOURCE_DIR"], "tests", "support"))
 os.environ.setdefault("TALLY_BIN", "")
-from tallytest import add_to_int  # noqa: E402
+from tallytest import add_to_int, scratch  # noqa: E402
 
 tally = os.environ["TALLY_BIN"]
 analyze = os.path.join(os.environ["TALLY_SOURCE_DIR"], "scripts", "analyze")
-work = tempfile.mkdtemp(prefix="tally-verify-")
-if os.environ.get("TALLY_TEST_KEEP") != "1":  # removed however the test ends
-    atexit.register(shutil.rmtree, work, True)
+work = scratch("verify")  # removed however the test ends
 failures = []
 
 

@@ -3,23 +3,21 @@ checkpoint -> requeue -> resume, a rank killed -> retried, a job array, a pipeli
 with a dependency, and bad input failing once with exit 2. Results are compared
 with a direct mpirun run of the same workload; the requeued run's file must carry both
 starts with this job's Slurm ids and the binary's provenance."""
-import atexit
 import json
 import os
 import re
 import signal
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 source = os.environ["TALLY_SOURCE_DIR"]
 tally = os.environ["TALLY_BIN"]
 jobs = os.path.join(source, "jobs")
-work = tempfile.mkdtemp(prefix="tally-slurm-")
-if os.environ.get("TALLY_TEST_KEEP") != "1":  # removed however the test ends
-    atexit.register(shutil.rmtree, work, True)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from tallytest import scratch  # noqa: E402
+
+work = scratch("slurm")  # removed however the test ends
 env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", TALLY_BIN=tally,
            TALLY_ANALYZE=os.path.join(source, "scripts", "analyze"))
 conf = subprocess.run([os.path.join(source, "scripts", "slurm-local"), "env"], capture_output=True, text=True,
