@@ -39,12 +39,14 @@ std::string host_for_names() {
 void keep_as_previous(const fs::path& target, const fs::path& previous) {
   const fs::path link_temp = temp_path_for(previous);
   if (::link(target.c_str(), link_temp.c_str()) == 0) {
-    if (::rename(link_temp.c_str(), previous.c_str()) != 0) {
-      const int saved = errno;
-      ::unlink(link_temp.c_str());
-      errno = saved;
-      fail("cannot keep " + target.string() + " as " + previous.string());
-    }
+    const int rc = ::rename(link_temp.c_str(), previous.c_str());
+    const int saved = errno;
+    // rename() of one name of a file onto another name of the same file succeeds and
+    // does nothing (POSIX): after a rotation killed between steps 2 and 3, `previous`
+    // already is `target`, and the link temp would stay. Ours alone, so always remove it.
+    ::unlink(link_temp.c_str());
+    errno = saved;
+    if (rc != 0) fail("cannot keep " + target.string() + " as " + previous.string());
     return;
   }
   if (errno != EPERM && errno != EOPNOTSUPP && errno != ENOSYS && errno != EMLINK)

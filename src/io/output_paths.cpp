@@ -76,7 +76,11 @@ void check_run_paths(const fs::path& output, const fs::path& checkpoint, bool fo
       const auto& a = entries[i];
       const auto& b = entries[j];
       const bool same_name = identity(a.path) == identity(b.path);
-      const bool same_inode = a.st && b.st && a.st->st_dev == b.st->st_dev && a.st->st_ino == b.st->st_ino;
+      // The checkpoint and its previous generation are two names of one file after a
+      // rotation killed between its link and its rename (io/atomic_file.hpp): valid.
+      const bool rotation_pair = &a.path == &checkpoint && &b.path == &previous;
+      const bool same_inode = !rotation_pair && a.st && b.st && a.st->st_dev == b.st->st_dev &&
+                              a.st->st_ino == b.st->st_ino;
       if (same_name || same_inode)
         throw usage_error(std::string(a.what) + " " + a.path.string() + " and " + b.what + " " + b.path.string() +
                           " are the same file; give them different paths");

@@ -81,6 +81,22 @@ TEST(Rotation, FirstGenerationAndAnUnusableCurrentOneKeepNoPrevious) {
   fs::remove_all(dir);
 }
 
+TEST(Rotation, AfterAKillBetweenLinkAndRenameTheNextRotationLeavesNoTemp) {
+  // A rotation killed after step 2 leaves current and previous as two names of one file.
+  // rename() between two names of one file does nothing (POSIX), so the link temp of the
+  // next rotation must be removed explicitly.
+  const auto dir = scratch_dir("rotate-linked");
+  const auto current = dir / "c.ckpt";
+  const auto previous = dir / "c.ckpt.prev";
+  put(current, "generation 2");
+  ASSERT_EQ(::link(current.c_str(), previous.c_str()), 0);
+  write_rotating(current, previous, true, [&](const fs::path& temp) { put(temp, "generation 3"); });
+  EXPECT_EQ(file_bytes(current), "generation 3");
+  EXPECT_EQ(file_bytes(previous), "generation 2");
+  EXPECT_EQ(names_in(dir), (std::set<std::string>{"c.ckpt", "c.ckpt.prev"})) << "a temp file was left behind";
+  fs::remove_all(dir);
+}
+
 TEST(Rotation, TempNamesCarryHostPidAndARandomPartInTheSameDirectory) {
   const auto dir = scratch_dir("temp-names");
   const auto target = dir / "out.h5";

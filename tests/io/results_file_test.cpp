@@ -76,6 +76,27 @@ TEST(ResultsFile, PathProblemsAreUsageErrors) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(ResultsFile, CheckpointAndPreviousMayBeOneFileOtherPairsMayNot) {
+  // A rotation killed between its link and its rename leaves the checkpoint and its
+  // previous generation as two names of one file: a resume must accept that. The output
+  // hard-linked to either of them is still refused.
+  const auto dir = scratch_dir("linked");
+  const auto checkpoint = dir / "x.h5.ckpt";
+  const auto previous = dir / "x.h5.ckpt.prev";
+  { std::ofstream(checkpoint) << "generation"; }
+  std::filesystem::create_hard_link(checkpoint, previous);
+  EXPECT_NO_THROW(check_run_paths(dir / "x.h5", checkpoint, false));
+  std::filesystem::create_hard_link(previous, dir / "x.h5");
+  try {
+    check_run_paths(dir / "x.h5", checkpoint, true);
+    FAIL() << "output hard-linked to the checkpoint was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::kUsage);
+    EXPECT_NE(std::string(e.what()).find("same file"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove_all(dir);
+}
+
 TEST(ResultsFile, ReadingGarbageIsAUsageError) {
   const auto dir = scratch_dir("garbage");
   const auto path = dir / "garbage.h5";
