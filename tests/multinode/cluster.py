@@ -9,7 +9,8 @@ on the host and one slurmd inside each node.
 
 Everything a Cluster creates carries its tag, the pid of the process that owns it:
 namespaces tlymn-<tag>-nodeI, bridge tlybr<tag>, veths tly<tag>nI, /etc/hosts lines
-ending '# tally-multinode <tag>', state under /run/tally-multinode/<tag> and
+ending '# tally-multinode <tag>', state (Open MPI's session directories too) under
+/run/tally-multinode/<tag> and
 /tmp/tlyslurm-<tag>, and every process it starts (daemons, launchers run with env())
 has TALLY_MULTINODE_TAG=<tag> in its environment. stop() removes all of it -- also when
 a test fails, raises, hits its watchdog, or gets SIGTERM/SIGINT/SIGHUP. A SIGKILL (what
@@ -165,6 +166,9 @@ class Cluster:
         self.slurm = slurm
         self.slurm_dir = SLURM_PREFIX + self.tag
         self.rsh = os.path.join(self.state, "fake-rsh")
+        # Open MPI's session directories (ompi.HOST.UID) here, not in the shared /tmp: the
+        # nodes' host names are the same in every cluster, and remove() takes them along.
+        self.ompi_tmp = os.path.join(self.state, "ompi")
         # Seconds after which the test gives up by itself and cleans up, before ctest's
         # TIMEOUT kills it with SIGKILL (which no handler sees). ctest passes it in the env.
         self.watchdog = watchdog if watchdog is not None else float(os.environ.get("TALLY_MULTINODE_WATCHDOG", 0))
@@ -236,6 +240,7 @@ class Cluster:
 
     def start(self):
         os.makedirs(os.path.join(self.state, "uts"), exist_ok=True)
+        os.makedirs(self.ompi_tmp, exist_ok=True)
         with open(os.path.join(self.state, "owner"), "w") as f:  # lets cleanup tell a live owner from pid reuse
             f.write(f"{self.tag} {_start_time(self.tag)}\n")
         self.net = self._free_subnet()
@@ -324,7 +329,7 @@ class Cluster:
         """The environment for launchers (mpirun, srun, sbatch, squeue) and what they start."""
         return dict(os.environ, OMPI_MCA_plm_rsh_agent=self.rsh, OMPI_MCA_btl="tcp,self",
                     OMPI_MCA_btl_tcp_if_include=f"{self.net}.0/24", OMPI_MCA_oob_tcp_if_include=f"{self.net}.0/24",
-                    OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+                    OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMPI_MCA_orte_tmpdir_base=self.ompi_tmp,
                     SLURM_CONF=os.path.join(self.slurm_dir, "slurm.conf"), **{TAG_ENV: self.tag})
 
     def hostfile(self, nodes=None, slots=1):
