@@ -1,12 +1,14 @@
 #pragma once
 // Pieces shared by the fast stream's AVX-512 code (kernel_fast_avx512.cpp and
 // histogram_avx512.cpp): Philox4x32-10 on eight blocks per register, several groups
-// interleaved, and division by a packed span. Include only from AVX-512 files.
+// interleaved, division by a packed span, and packed mode's word → value step with its
+// out-of-line rejection check. Include only from AVX-512 files.
 #include <cstdint>
 #include <type_traits>
 
 #include "core/avx512.hpp"
 #include "core/philox.hpp"
+#include "core/stream_fast.hpp"
 #include "core/types.hpp"
 
 namespace tally::core::avx512 {
@@ -83,6 +85,55 @@ struct Philox8 {
   }
 };
 
+/// Packed mode, K base-s digits per 32-bit word w: the value v = (w · M) >> 32 < s^K and
+/// what dividing it by s takes. kPow2: s is a power of two, so M = 2^(K·log2 s), nothing
+/// is rejected, v is the top bits of w and digits come by shifts.
+template <unsigned K, bool kPow2>
+struct PackedWords {
+  __m512i modulus, low32, flag_bits, magic;
+  __m128i word_shift, shift;  // shift: v → v / s (kPow2: by log2 s, else with `magic`)
+  TALLY_AVX512 explicit PackedWords(const FastStream& s) {
+    const Divider divider(s.span32());
+    unsigned log2_s = 0;
+    while ((1u << log2_s) < s.span32()) ++log2_s;
+    modulus = _mm512_set1_epi64(s.word_modulus());
+    low32 = _mm512_set1_epi64(0xffffffff);
+    // The threshold 2^32 mod M is below M ≤ 2^20: a rejected word has (w·M) mod 2^32
+    // below 2^20. Those lanes (the top 12 bits of the low half zero) are flagged and
+    // checked exactly out of line.
+    flag_bits = _mm512_set1_epi64(0xfff00000);
+    magic = _mm512_set1_epi64(std::int64_t(divider.magic));
+    word_shift = _mm_cvtsi32_si128(int(32 - K * log2_s));
+    shift = _mm_cvtsi32_si128(int(kPow2 ? log2_s : divider.shift));
+  }
+  /// The value of each lane's word; sets `flagged` for lanes that may be rejections.
+  TALLY_AVX512 inline __m512i value(__m512i word, __mmask8& flagged) const {
+    if constexpr (kPow2) {
+      return _mm512_srl_epi64(_mm512_and_si512(word, low32), word_shift);
+    } else {
+      const __m512i m = _mm512_mul_epu32(word, modulus);
+      flagged = _mm512_testn_epi64_mask(m, flag_bits);
+      return _mm512_srli_epi64(m, 32);
+    }
+  }
+  /// Calls rejected(j, w, bad) for every flagged lane whose word FastStream rejects: j the
+  /// word's address (4 · block + word), w the word, bad the value the vector code used.
+  /// `words` holds blocks first_block + l (lane l).
+  template <class Rejected>
+  TALLY_AVX512 static void for_rejected(const FastStream& s, std::uint64_t first_block, const __m512i (&words)[4],
+                           const __mmask8 (&flagged)[4], Rejected&& rejected) {
+    for (unsigned w = 0; w < 4; ++w) {
+      if (flagged[w] == 0) continue;
+      alignas(64) std::uint64_t raw[8];
+      _mm512_store_si512(raw, words[w]);
+      for (unsigned l = 0; l < 8; ++l) {
+        const auto word = std::uint32_t(raw[l]);
+        if (!(flagged[w] >> l & 1) || !s.packed_rejects(word)) continue;
+        rejected(4 * (first_block + l) + w, word, std::uint32_t((std::uint64_t(word) * s.word_modulus()) >> 32));
+      }
+    }
+  }
+};
 
 /// Groups of eight blocks interleaved per step: the ten dependent rounds are a long
 /// chain, and independent groups hide the multiply latency. Measured on a Zen 5 core,

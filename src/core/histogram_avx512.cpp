@@ -21,11 +21,11 @@ namespace tally::core {
 
 namespace {
 
-using avx512::Divider;
 using avx512::for_groups;
 using avx512::kNumpyStep;
 using avx512::Philox64x8;
 using avx512::kStep;
+using avx512::PackedWords;
 using avx512::Philox8;
 
 /// Blocks per call: at most 4·20 digits (fast) or 8 units (numpy) per block, so a 32-bit
@@ -65,16 +65,8 @@ template <unsigned K, bool kPow2>
 TALLY_AVX512 void packed_counts(const FastStream& s, TaskId t, std::uint64_t first_block, std::uint64_t blocks,
                                 Tables& tables, std::span<std::int64_t> counts) {
   const Philox8 philox(s.key(), t);
-  const __m512i modulus = _mm512_set1_epi64(s.word_modulus());
+  const PackedWords<K, kPow2> packed(s);
   const __m512i span = _mm512_set1_epi64(s.span32());
-  const __m512i low32 = _mm512_set1_epi64(0xffffffff);
-  const __m512i flag_bits = _mm512_set1_epi64(0xfff00000);  // as in the sum kernel
-  const Divider divider(s.span32());
-  const __m512i magic = _mm512_set1_epi64(std::int64_t(divider.magic));
-  unsigned log2_s = 0;
-  while ((1u << log2_s) < s.span32()) ++log2_s;
-  const __m128i shift = _mm_cvtsi32_si128(int(kPow2 ? log2_s : divider.shift));
-  const __m128i word_shift = _mm_cvtsi32_si128(int(32 - K * log2_s));
   const __m512i digit_mask = _mm512_set1_epi64(s.span32() - 1);
 
   alignas(64) std::uint16_t digits[kStep * 4 * 8 * K];
@@ -85,21 +77,14 @@ TALLY_AVX512 void packed_counts(const FastStream& s, TaskId t, std::uint64_t fir
     for (int u = 0; u < V; ++u) {
       __mmask8 flagged[4] = {0, 0, 0, 0};
       for (unsigned w = 0; w < 4; ++w) {
-        __m512i v;
-        if constexpr (kPow2) {
-          v = _mm512_srl_epi64(_mm512_and_si512(c[u][w], low32), word_shift);
-        } else {
-          const __m512i m = _mm512_mul_epu32(c[u][w], modulus);
-          v = _mm512_srli_epi64(m, 32);
-          flagged[w] = _mm512_testn_epi64_mask(m, flag_bits);
-        }
+        __m512i v = packed.value(c[u][w], flagged[w]);
         for (unsigned i = 0; i < K; ++i) {
           __m512i digit;
           if constexpr (kPow2) {
             digit = _mm512_and_si512(v, digit_mask);
-            v = _mm512_srl_epi64(v, shift);
+            v = _mm512_srl_epi64(v, packed.shift);
           } else if (i + 1 < K) {
-            const __m512i q = _mm512_srl_epi64(_mm512_mul_epu32(v, magic), shift);
+            const __m512i q = _mm512_srl_epi64(_mm512_mul_epu32(v, packed.magic), packed.shift);
             digit = _mm512_sub_epi64(v, _mm512_mul_epu32(q, span));
             v = q;
           } else {
@@ -110,22 +95,15 @@ TALLY_AVX512 void packed_counts(const FastStream& s, TaskId t, std::uint64_t fir
         }
       }
       if ((flagged[0] | flagged[1] | flagged[2] | flagged[3]) != 0) [[unlikely]] {
-        for (unsigned w = 0; w < 4; ++w) {
-          if (flagged[w] == 0) continue;
-          alignas(64) std::uint64_t raw[8];
-          _mm512_store_si512(raw, c[u][w]);
-          for (unsigned l = 0; l < 8; ++l) {
-            if (!(flagged[w] >> l & 1) || !s.packed_rejects(std::uint32_t(raw[l]))) continue;
-            const std::uint64_t j = 4 * (first_block + g + 8 * std::uint64_t(u) + l) + w;
-            // Take back the digits of the rejected word, count those of its replacement.
-            std::uint32_t bad = std::uint32_t((std::uint64_t(std::uint32_t(raw[l])) * s.word_modulus()) >> 32);
-            std::uint32_t good = s.packed_value(t, j, std::uint32_t(raw[l]));
-            for (unsigned i = 0; i < K; ++i, bad /= s.span32(), good /= s.span32()) {
-              --counts[bad % s.span32()];
-              ++counts[good % s.span32()];
-            }
-          }
-        }
+        // Take back the digits of each rejected word, count those of its replacement.
+        packed.for_rejected(s, first_block + g + 8 * std::uint64_t(u), c[u], flagged,
+                            [&](std::uint64_t j, std::uint32_t word, std::uint32_t bad) {
+                              std::uint32_t good = s.packed_value(t, j, word);
+                              for (unsigned i = 0; i < K; ++i, bad /= s.span32(), good /= s.span32()) {
+                                --counts[bad % s.span32()];
+                                ++counts[good % s.span32()];
+                              }
+                            });
       }
     }
     count_digits(digits, n, tables);

@@ -19,9 +19,9 @@ namespace tally::core {
 
 namespace {
 
-using avx512::Divider;
 using avx512::for_groups;
 using avx512::kStep;
+using avx512::PackedWords;
 using avx512::Philox8;
 
 /// Blocks per call of a vector loop: a 64-bit lane then adds at most 2^24 / 8 · 4 = 2^23
@@ -35,17 +35,7 @@ template <unsigned K, bool kPow2>
 TALLY_AVX512 std::uint64_t packed_blocks(const FastStream& s, TaskId t, std::uint64_t first_block,
                                          std::uint64_t blocks, std::uint64_t& redo_digits) {
   const Philox8 philox(s.key(), t);
-  const __m512i modulus = _mm512_set1_epi64(s.word_modulus());
-  const __m512i low32 = _mm512_set1_epi64(0xffffffff);
-  // The threshold 2^32 mod M is below M ≤ 2^20: a rejected word has (w·M) mod 2^32 below
-  // 2^20. Flag those (the top 12 bits of the low half zero) and check exactly out of line.
-  const __m512i flag_bits = _mm512_set1_epi64(0xfff00000);
-  const Divider divider(s.span32());
-  const __m512i magic = _mm512_set1_epi64(std::int64_t(divider.magic));
-  unsigned log2_s = 0;
-  while ((1u << log2_s) < s.span32()) ++log2_s;
-  const __m128i shift = _mm_cvtsi32_si128(int(kPow2 ? log2_s : divider.shift));
-  const __m128i word_shift = _mm_cvtsi32_si128(int(32 - K * log2_s));
+  const PackedWords<K, kPow2> packed(s);
 
   // Sum of digits of v = v − (s−1)·Σ⌊v/s^i⌋: accumulate v and the quotients apart and
   // combine once at the end. Rejected lanes are added like the others and corrected
@@ -58,33 +48,20 @@ TALLY_AVX512 std::uint64_t packed_blocks(const FastStream& s, TaskId t, std::uin
     for (int u = 0; u < V; ++u) {
       __mmask8 flagged[4] = {0, 0, 0, 0};
       for (unsigned w = 0; w < 4; ++w) {
-        __m512i v;
-        if constexpr (kPow2) {
-          v = _mm512_srl_epi64(_mm512_and_si512(c[u][w], low32), word_shift);
-        } else {
-          const __m512i m = _mm512_mul_epu32(c[u][w], modulus);
-          v = _mm512_srli_epi64(m, 32);
-          flagged[w] = _mm512_testn_epi64_mask(m, flag_bits);
-        }
+        const __m512i v = packed.value(c[u][w], flagged[w]);
         __m512i q = v;
         for (unsigned i = 1; i < K; ++i) {
-          q = kPow2 ? _mm512_srl_epi64(q, shift) : _mm512_srl_epi64(_mm512_mul_epu32(q, magic), shift);
+          q = kPow2 ? _mm512_srl_epi64(q, packed.shift)
+                    : _mm512_srl_epi64(_mm512_mul_epu32(q, packed.magic), packed.shift);
           acc_q = _mm512_add_epi64(acc_q, q);
         }
         acc_v = _mm512_add_epi64(acc_v, v);
       }
       if ((flagged[0] | flagged[1] | flagged[2] | flagged[3]) != 0) [[unlikely]] {
-        for (unsigned w = 0; w < 4; ++w) {
-          if (flagged[w] == 0) continue;
-          alignas(64) std::uint64_t raw[8];
-          _mm512_store_si512(raw, c[u][w]);
-          for (unsigned l = 0; l < 8; ++l) {
-            if (!(flagged[w] >> l & 1) || !s.packed_rejects(std::uint32_t(raw[l]))) continue;
-            const std::uint64_t j = 4 * (first_block + g + 8 * std::uint64_t(u) + l) + w;
-            const auto bad = std::uint32_t((std::uint64_t(std::uint32_t(raw[l])) * s.word_modulus()) >> 32);
-            correction += s.digit_sum(s.packed_value(t, j, std::uint32_t(raw[l])), 0, K) - s.digit_sum(bad, 0, K);
-          }
-        }
+        packed.for_rejected(s, first_block + g + 8 * std::uint64_t(u), c[u], flagged,
+                            [&](std::uint64_t j, std::uint32_t word, std::uint32_t bad) {
+                              correction += s.digit_sum(s.packed_value(t, j, word), 0, K) - s.digit_sum(bad, 0, K);
+                            });
       }
     }
   });
