@@ -9,7 +9,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from tallytest import Checklist, TALLY, check, file_digest, run, scratch  # noqa: E402
+from tallytest import Checklist, TALLY, file_digest, run, scratch  # noqa: E402
 
 work = scratch("hostile-paths")
 os.chdir(work)

@@ -10,7 +10,6 @@ with the uninterrupted result and leaves no temp file."""
 import math
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -30,58 +29,54 @@ print(f"seed {seed} (TALLY_TEST_SEED)", flush=True)
 
 
 
-try:
-    tasks = 16
-    # About 20 s of one thread in all (25 kills of at most 0.6 s leave work to finish),
-    # in about 50 000 chunks: a checkpoint of a few MB takes a good share of the
-    # 0.1 s between checkpoints to write, so many kills land inside a write.
-    samples = calibrated_samples("fast", tasks, 20.0, work)
-    chunk = 1 << max(16, round(math.log2(samples * tasks / 50_000)))
-    workload = ["run", "--tasks", str(tasks), "--samples", str(samples), "--seed", "21", "--quiet", "--threads", "1",
-                "--chunk", str(chunk)]
-    run([TALLY, *workload, "-o", "reference.h5"], timeout=600, check=0)
-    cmd = [TALLY, *workload, "-o", "r.h5", "--checkpoint-every", "0.1"]
-    ever = False
-    bad = 0
-    mid_write = 0
-    seen_temps = set()
-    for trial in range(25):
-        proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        time.sleep(rng.uniform(0.15, 0.6))
-        proc.send_signal(signal.SIGKILL)
-        proc.communicate(timeout=60)
-        ever = ever or os.path.exists("r.h5.ckpt") or os.path.exists("r.h5.ckpt.prev")
-        if proc.returncode == 0:
-            break  # finished before the kill: nothing more to test
-        if proc.returncode != -signal.SIGKILL:
-            bad += 1  # e.g. refused the files an earlier kill left
-            print(f"FAIL trial {trial}: exit {proc.returncode} before the kill: {proc.stderr.strip()[-300:]}", flush=True)
-        if not ever:
-            continue
-        temps = {n for n in os.listdir(work) if ".tmp." in n}
-        mid_write += bool(temps - seen_temps)  # a new temp file: killed inside a write
-        seen_temps |= temps
-        current = os.path.exists("r.h5.ckpt") and run([TALLY, "inspect", "r.h5.ckpt"], timeout=60).returncode == 0
-        if not current:
-            bad += 1
-            print(f"FAIL trial {trial}: no loadable current checkpoint; files: {sorted(os.listdir(work))}", flush=True)
-    print(f"{mid_write} kills landed inside a checkpoint write (a temp file was left)", flush=True)
-    report(ever and bad == 0, f"after every kill the current checkpoint was complete and the next run resumed "
-           f"({bad} trials failed)")
-    # Whatever the random kills hit, leave the state of a kill between the rotation's link
-    # and its rename (io/atomic_file.hpp step 2-3): current and previous are one file.
-    if os.path.exists("r.h5.ckpt"):
-        if os.path.exists("r.h5.ckpt.prev"):
-            os.remove("r.h5.ckpt.prev")
-        os.link("r.h5.ckpt", "r.h5.ckpt.prev")
-    done = run(cmd, timeout=600)
-    left = sorted(n for n in os.listdir(work) if n != "reference.h5" and n != "calibrate.h5")
-    report(left == ["r.h5"], f"killed runs' temp and lock files are gone after the complete run: {left}")
-    report(done.returncode == 0 and results("r.h5") == results("reference.h5"),
-           f"the same command then completes with the uninterrupted result: exit {done.returncode} "
-           f"{done.stderr.strip()[-300:]}")
-finally:
-    os.chdir("/")
-    shutil.rmtree(work, ignore_errors=True)
+tasks = 16
+# About 20 s of one thread in all (25 kills of at most 0.6 s leave work to finish),
+# in about 50 000 chunks: a checkpoint of a few MB takes a good share of the
+# 0.1 s between checkpoints to write, so many kills land inside a write.
+samples = calibrated_samples("fast", tasks, 20.0, work)
+chunk = 1 << max(16, round(math.log2(samples * tasks / 50_000)))
+workload = ["run", "--tasks", str(tasks), "--samples", str(samples), "--seed", "21", "--quiet", "--threads", "1",
+            "--chunk", str(chunk)]
+run([TALLY, *workload, "-o", "reference.h5"], timeout=600, check=0)
+cmd = [TALLY, *workload, "-o", "r.h5", "--checkpoint-every", "0.1"]
+ever = False
+bad = 0
+mid_write = 0
+seen_temps = set()
+for trial in range(25):
+    proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(rng.uniform(0.15, 0.6))
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=60)
+    ever = ever or os.path.exists("r.h5.ckpt") or os.path.exists("r.h5.ckpt.prev")
+    if proc.returncode == 0:
+        break  # finished before the kill: nothing more to test
+    if proc.returncode != -signal.SIGKILL:
+        bad += 1  # e.g. refused the files an earlier kill left
+        print(f"FAIL trial {trial}: exit {proc.returncode} before the kill: {proc.stderr.strip()[-300:]}", flush=True)
+    if not ever:
+        continue
+    temps = {n for n in os.listdir(work) if ".tmp." in n}
+    mid_write += bool(temps - seen_temps)  # a new temp file: killed inside a write
+    seen_temps |= temps
+    current = os.path.exists("r.h5.ckpt") and run([TALLY, "inspect", "r.h5.ckpt"], timeout=60).returncode == 0
+    if not current:
+        bad += 1
+        print(f"FAIL trial {trial}: no loadable current checkpoint; files: {sorted(os.listdir(work))}", flush=True)
+print(f"{mid_write} kills landed inside a checkpoint write (a temp file was left)", flush=True)
+report(ever and bad == 0, f"after every kill the current checkpoint was complete and the next run resumed "
+       f"({bad} trials failed)")
+# Whatever the random kills hit, leave the state of a kill between the rotation's link
+# and its rename (io/atomic_file.hpp step 2-3): current and previous are one file.
+if os.path.exists("r.h5.ckpt"):
+    if os.path.exists("r.h5.ckpt.prev"):
+        os.remove("r.h5.ckpt.prev")
+    os.link("r.h5.ckpt", "r.h5.ckpt.prev")
+done = run(cmd, timeout=600)
+left = sorted(n for n in os.listdir(work) if n != "reference.h5" and n != "calibrate.h5")
+report(left == ["r.h5"], f"killed runs' temp and lock files are gone after the complete run: {left}")
+report(done.returncode == 0 and results("r.h5") == results("reference.h5"),
+       f"the same command then completes with the uninterrupted result: exit {done.returncode} "
+       f"{done.stderr.strip()[-300:]}")
 
 report.exit()
