@@ -11,6 +11,7 @@
 #include <fmt/core.h>
 
 #include "core/error.hpp"
+#include "io/test_hold.hpp"
 
 namespace tally::io {
 
@@ -39,6 +40,7 @@ std::string host_for_names() {
 void keep_as_previous(const fs::path& target, const fs::path& previous) {
   const fs::path link_temp = temp_path_for(previous);
   if (::link(target.c_str(), link_temp.c_str()) == 0) {
+    test_hold("rotation-link");
     const int rc = ::rename(link_temp.c_str(), previous.c_str());
     const int saved = errno;
     // rename() of one name of a file onto another name of the same file succeeds and
@@ -64,6 +66,13 @@ fs::path temp_path_for(const fs::path& target) {
   const std::string name =
       fmt::format(".{}.tmp.{}.{}.{:016x}", target.filename().string(), host, ::getpid(), random());
   return directory_of(target) / name;
+}
+
+std::size_t longest_temp_name(const fs::path& target) {
+  // Linux pids stay below PID_MAX_LIMIT (2^22 = 4194304): at most 7 digits, whatever the
+  // pid of a later start; the random part is always 16 hex digits.
+  constexpr std::size_t kPidDigits = 7;
+  return fmt::format(".{}.tmp.{}.", target.filename().string(), host_for_names()).size() + kPidDigits + 1 + 16;
 }
 
 std::size_t remove_stale_temps(const fs::path& target) {

@@ -32,6 +32,10 @@ void write_rotating(const std::filesystem::path& target, const std::filesystem::
 /// two processes, even on two nodes sharing a file system, never pick the same name.
 [[nodiscard]] std::filesystem::path temp_path_for(const std::filesystem::path& target);
 
+/// The length of the longest file name temp_path_for(target) can give on this host, for
+/// any pid: what the directory must allow for `target` to be written at all.
+[[nodiscard]] std::size_t longest_temp_name(const std::filesystem::path& target);
+
 /// Removes the temp files of `target` (".<name>.tmp.*" beside it) that a killed process
 /// left. Only for a caller that holds the run lock: no other process writes them then.
 /// Returns how many were removed.

@@ -3,11 +3,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <optional>
 #include <string>
 
+#include <fmt/core.h>
+
 #include "core/error.hpp"
+#include "io/atomic_file.hpp"
 #include "io/run_lock.hpp"
 
 namespace tally::io {
@@ -41,6 +45,29 @@ std::optional<struct stat> check_kind(const fs::path& path, const char* what) {
   return st;
 }
 
+/// Refuses a name that the run could not write in full: its temp names (the longest
+/// names it takes, io/atomic_file.hpp) and its lock file must fit the directory's
+/// NAME_MAX, and the path of each PATH_MAX. Found at the end of a long run, a name too
+/// long costs the whole computation; found here, seconds.
+void check_name_length(const fs::path& path, const char* what) {
+  const fs::path dir = directory_of(path);
+  const long name_max = ::pathconf(dir.c_str(), _PC_NAME_MAX);
+  const long path_max = ::pathconf(dir.c_str(), _PC_PATH_MAX);
+  const std::size_t longest =
+      std::max(longest_temp_name(path), RunLock::lock_path(path).filename().string().size());
+  const std::size_t allowed = name_max > 0 ? std::size_t(name_max) : 255;
+  if (longest > allowed)
+    throw usage_error(fmt::format("{} name {} is too long: the run writes it under a temporary name of {} bytes, and "
+                                  "its directory allows {}; shorten it by {} bytes",
+                                  what, path.filename().string(), longest, allowed, longest - allowed));
+  const std::size_t full = (dir / std::string(longest, 'x')).string().size() + 1;  // + the NUL
+  const std::size_t allowed_path = path_max > 0 ? std::size_t(path_max) : 4096;
+  if (full > allowed_path)
+    throw usage_error(fmt::format("{} path {} is too long: with its temporary name it takes {} bytes, more than the "
+                                  "{} a path may have; use a shorter path",
+                                  what, path.string(), full, allowed_path));
+}
+
 /// Lexical identity: the real path of the directory plus the file name.
 fs::path identity(const fs::path& path) {
   std::error_code ec;
@@ -58,18 +85,23 @@ void check_run_paths(const fs::path& output, const fs::path& checkpoint, bool fo
   // when the lock is released (io/run_lock.hpp).
   const fs::path output_lock = RunLock::lock_path(output);
   const fs::path checkpoint_lock = RunLock::lock_path(checkpoint);
+  const fs::path previous_lock = RunLock::lock_path(previous);
   struct Entry {
     const fs::path& path;
     const char* what;
     std::optional<struct stat> st;
   };
-  std::array<Entry, 5> entries{{{output, "output", std::nullopt},
+  std::array<Entry, 6> entries{{{output, "output", std::nullopt},
                                 {checkpoint, "checkpoint", std::nullopt},
                                 {previous, "previous checkpoint", std::nullopt},
                                 {output_lock, "output's lock file", std::nullopt},
-                                {checkpoint_lock, "checkpoint's lock file", std::nullopt}}};
+                                {checkpoint_lock, "checkpoint's lock file", std::nullopt},
+                                {previous_lock, "previous checkpoint's lock file", std::nullopt}}};
   check_directory(output, "output");
   check_directory(checkpoint, "checkpoint");
+  check_name_length(output, "output");
+  check_name_length(checkpoint, "checkpoint");
+  check_name_length(previous, "previous checkpoint (the checkpoint's name + .prev)");
   for (auto& e : entries) e.st = check_kind(e.path, e.what);
   for (std::size_t i = 0; i < entries.size(); ++i)
     for (std::size_t j = i + 1; j < entries.size(); ++j) {
