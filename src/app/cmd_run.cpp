@@ -183,7 +183,7 @@ void add_run_command(CLI::App& app, Action& action, int& argc, char**& argv) {
       ->capture_default_str();
   run->add_option("--threads", args->threads,
                   "OpenMP threads per rank (default: OMP_NUM_THREADS, SLURM_CPUS_PER_TASK, or the CPUs allowed)")
-      ->transform(decimal(1, 4096));
+      ->transform(decimal(1, parallel::kMaxThreads));
   run->add_flag("--json", args->json, "Print one JSON object with the results on stdout");
   run->add_flag("--mpi", args->force_mpi, "Initialise MPI even without a launcher");
   run->add_option("--output,-o", args->output, "Results file (HDF5)")->capture_default_str();

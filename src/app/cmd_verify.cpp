@@ -119,7 +119,7 @@ void add_verify_command(CLI::App& app, Action& action, int& argc, char**& argv) 
   cmd->add_flag("--all", args->all, "Recompute every done chunk");
   cmd->add_option("--seed", args->seed, "Seed of the chunk sample (default: from the clock, printed)")->transform(decimal_u64());
   cmd->add_option("--threads", args->threads, "Threads per rank for the replay (default: all available)")
-      ->transform(decimal(1, 4096));
+      ->transform(decimal(1, parallel::kMaxThreads));
   cmd->add_option("--z-limit", args->z_limit, "Largest |z| (and chi-square normal equivalent) that passes")
       ->check(finite(1e-3, 1e6, ""))
       ->capture_default_str();
