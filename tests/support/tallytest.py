@@ -1,6 +1,7 @@
 """Shared helpers for tally's scenario tests (mpi, fault): run the real binary under
 the real mpirun, read the real HDF5 files with h5py. No mocks."""
 import atexit
+import errno
 import hashlib
 import json
 import os
@@ -9,6 +10,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 import h5py
 import numpy as np
@@ -129,3 +131,51 @@ class Checklist:
 def check(condition, message):
     if not condition:
         raise AssertionError(message)
+
+
+class Hold:
+    """Holds a tally process at a named point (src/io/test_hold.hpp) until released, so a
+    test acts at that point whatever the machine's load, instead of sleeping and hoping:
+
+        hold = Hold(work, "stop-write")
+        proc = subprocess.Popen(cmd, env=dict(ENV, **hold.env))
+        hold.wait_reached(proc)     # True once the process waits at the point
+        ...                         # act: signal it, kill it, start a second run
+        hold.release()
+
+    Every wait is bounded; a process never released goes on by itself after the hook's
+    own bound (10 minutes)."""
+
+    def __init__(self, work, point):
+        self.point = point
+        self.fifo = os.path.join(work, f"hold-{point}-{len(os.listdir(work))}.fifo")
+        os.mkfifo(self.fifo)
+        self.env = {"TALLY_TEST_HOLD": f"{point}:{self.fifo}"}
+        self._fd = None
+
+    def wait_reached(self, proc=None, seconds=300):
+        """True when the process holds at the point: it has the FIFO open for reading, so
+        a non-blocking open for writing succeeds. False when `proc` ended first or after
+        `seconds`."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                self._fd = os.open(self.fifo, os.O_WRONLY | os.O_NONBLOCK)
+                return True
+            except OSError as e:
+                if e.errno != errno.ENXIO:  # ENXIO: no reader yet
+                    raise
+            if proc is not None and proc.poll() is not None:
+                return False
+            time.sleep(0.005)
+        return False
+
+    def release(self):
+        """Lets the held process go on (a no-op when it never reached the point)."""
+        if self._fd is not None:
+            try:
+                os.write(self._fd, b"x")
+            except OSError:  # the process ended meanwhile (killed by the test)
+                pass
+            os.close(self._fd)
+            self._fd = None
