@@ -1,7 +1,8 @@
 #pragma once
-// The run lock: one run at a time per results file and per checkpoint. Rank 0 holds an
-// exclusive flock(2) on "<output>.lock" and "<checkpoint>.lock" for the whole run; a
-// second run on either refuses up front (exit 2) naming the holder. flock is released
+// The run lock: one run at a time per file name a run writes. Rank 0 holds an exclusive
+// flock(2) on "<output>.lock", "<checkpoint>.lock" and "<checkpoint>.prev.lock" for the
+// whole run; a second run that would write any of these names (as its output, its
+// checkpoint or its previous checkpoint) refuses up front (exit 2) naming the holder. flock is released
 // by the kernel when its holder dies, so a lock left by a killed run never blocks.
 #include <filesystem>
 #include <string>

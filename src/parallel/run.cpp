@@ -11,6 +11,7 @@
 #include "io/output_paths.hpp"
 #include "io/results_file.hpp"
 #include "io/run_lock.hpp"
+#include "io/test_hold.hpp"
 #include "parallel/backoff.hpp"
 #include "parallel/coordinator.hpp"
 #include "parallel/memory_budget.hpp"
@@ -42,14 +43,15 @@ std::string utc_now() {
 io::RunRecord prepare(const RunSettings& s, const io::CheckpointStore& store, std::vector<std::string>& notes,
                       io::RunLock& lock) {
   io::check_run_paths(s.output, store.path(), s.force);
-  lock = io::RunLock({s.output, store.path()}, s.file_locking);
+  lock = io::RunLock({s.output, store.path(), store.previous_path()}, s.file_locking);
   // Again under the lock: a run that held it may have just finished and written the output.
   io::check_run_paths(s.output, store.path(), s.force);
-  // Under both locks no other run writes these names: temp files there were left by a
+  // Under all three locks no other run writes these names: temp files there were left by a
   // killed run (their names are random, so nobody else would ever reuse them).
-  if (lock.held().size() == 2)
+  if (lock.held().size() == 3)
     for (const auto& file : {s.output, store.path(), store.previous_path()}) (void)io::remove_stale_temps(file);
   check_memory_budget(s.config, s.histogram);
+  io::test_hold("locked");
   io::RunRecord record{core::Ledger(s.config)};
   if (s.resume == ResumePolicy::kNever) {
     if (store.exists() && !s.force)
@@ -97,6 +99,7 @@ ExitCode finish(const RunSettings& s, const io::CheckpointStore& store, io::RunR
   start.exit_code = int(code);
   if (code == ExitCode::kStopped) {
     record.status = "partial";
+    io::test_hold("stop-write");
     store.save(record);
     return code;
   }
