@@ -5,9 +5,9 @@
 // how long it takes to get there, so their verdict never depends on the machine's load.
 // Built in always and inert unless the environment asks for it:
 //
-//   TALLY_TEST_HOLD=<point>:<fifo>
+//   TALLY_TEST_HOLD=<point>:<fifo>[,<point>:<fifo>...]
 //
-// The first time the process reaches `point`, it opens the FIFO for reading and waits
+// The first time the process reaches a point it names, it opens the FIFO for reading and waits
 // for one byte. The test knows the process is there when its own non-blocking open of
 // the FIFO for writing succeeds (tests/support/tallytest.py, Hold), does what it must,
 // and writes a byte to let it go on. The wait is bounded (kTestHoldSeconds): a test that

@@ -144,7 +144,7 @@ class Hold:
         hold.release()
 
     Every wait is bounded; a process never released goes on by itself after the hook's
-    own bound (10 minutes)."""
+    own bound (10 minutes). Several holds in one process: env=Hold.combined(a, b)."""
 
     def __init__(self, work, point):
         self.point = point
@@ -152,6 +152,10 @@ class Hold:
         os.mkfifo(self.fifo)
         self.env = {"TALLY_TEST_HOLD": f"{point}:{self.fifo}"}
         self._fd = None
+
+    @staticmethod
+    def combined(*holds):
+        return {"TALLY_TEST_HOLD": ",".join(h.env["TALLY_TEST_HOLD"] for h in holds)}
 
     def wait_reached(self, proc=None, seconds=300):
         """True when the process holds at the point: it has the FIFO open for reading, so
