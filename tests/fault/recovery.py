@@ -21,7 +21,7 @@ if MPI_FLAVOUR != "openmpi":
           "even with -disable-auto-cleanup (measured, docs/parallel.md)")
     sys.exit(77)
 
-seed = int(os.environ.get("TALLY_FAULT_SEED", random.randrange(1 << 30)))
+seed = int(os.environ.get("TALLY_FAULT_SEED", "19"))  # fixed: CI runs the same cases every time
 print(f"fault seed {seed} (set TALLY_FAULT_SEED to replay)")
 rng = random.Random(seed)
 work = scratch("recovery")

@@ -18,7 +18,7 @@ if MPI_FLAVOUR != "openmpi":
     print("SKIP: needs Open MPI's orte_enable_recovery (MPICH's Hydra ends the job when a rank dies)")
     sys.exit(77)
 
-seed = int(os.environ.get("TALLY_FAULT_SEED", random.randrange(1 << 30)))
+seed = int(os.environ.get("TALLY_FAULT_SEED", "19"))  # fixed: CI runs the same cases every time
 print(f"fault seed {seed} (set TALLY_FAULT_SEED to replay)")
 rng = random.Random(seed)
 work = scratch("verify-lost")
