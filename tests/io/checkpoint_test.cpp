@@ -5,6 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <fstream>
 #include <random>
 
@@ -82,6 +86,57 @@ TEST(Checkpoint, SavesTwoGenerationsAndLoadsTheNewest) {
   expect_same_results(second, loaded->record);
   store.remove();
   EXPECT_FALSE(store.exists());
+  fs::remove_all(dir);
+}
+
+/// The load error's text; fails the test when load succeeds or throws anything else.
+std::string load_error(const CheckpointStore& store, const core::Config& config, ExitCode expected) {
+  try {
+    (void)store.load(config);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), expected) << e.what();
+    return e.what();
+  }
+  ADD_FAILURE() << "load succeeded";
+  return {};
+}
+
+TEST(Checkpoint, HeldOpenByAnotherProgramIsBusyNeverCorrupt) {
+  // Issue 19, defect 13: an exclusive flock (h5py "r+" under HDF5's locking) or HDF5's
+  // "open for writing" superblock mark (the same without locking) means busy: exit 2,
+  // no advice to remove it, no fallback to the previous generation, nothing changed.
+  const auto dir = scratch_dir("busy");
+  const CheckpointStore store(dir / "run.ckpt", FileLocking::kBestEffort);
+  const auto older = computed_record(core::StreamKind::kFast, false);
+  store.save(older);
+  auto newest = computed_record(core::StreamKind::kFast, true);
+  newest.status = "partial";
+  store.save(newest);
+  const std::string newest_bytes = read_bytes(store.path()), previous_bytes = read_bytes(store.previous_path());
+  const auto config = newest.ledger.config();
+
+  const int fd = ::open(store.path().c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX), 0);
+  std::string what = load_error(store, config, ExitCode::kUsage);
+  EXPECT_NE(what.find("open in another program"), std::string::npos) << what;
+  EXPECT_EQ(what.find("emove"), std::string::npos) << what;
+  ::close(fd);
+
+  std::string marked = newest_bytes;
+  ASSERT_EQ(marked.compare(kSealBytes, 4, "\x89HDF"), 0);
+  ASSERT_EQ(marked[kSealBytes + 8], 0) << "superblock version 0 expected: its flags are at offset 20";
+  marked[kSealBytes + 20] = 1;  // HDF5's "open for write access" flag
+  write_bytes(store.path(), marked);
+  what = load_error(store, config, ExitCode::kUsage);
+  EXPECT_NE(what.find("marked by HDF5 as open for writing"), std::string::npos) << what;
+  EXPECT_EQ(read_bytes(store.previous_path()), previous_bytes);
+
+  write_bytes(store.path(), newest_bytes);  // closed again: the newest generation loads
+  const auto loaded = store.load(config);
+  ASSERT_TRUE(loaded);
+  EXPECT_EQ(loaded->source, store.path());
+  expect_same_results(newest, loaded->record);
   fs::remove_all(dir);
 }
 

@@ -10,6 +10,7 @@
 #include <iterator>
 
 #include "core/error.hpp"
+#include "io/atomic_file.hpp"
 #include "io/checkpoint.hpp"
 #include "io/output_paths.hpp"
 #include "io/seal.hpp"
@@ -94,6 +95,31 @@ TEST(ResultsFile, CheckpointAndPreviousMayBeOneFileOtherPairsMayNot) {
     EXPECT_EQ(e.code(), ExitCode::kUsage);
     EXPECT_NE(std::string(e.what()).find("same file"), std::string::npos) << e.what();
   }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ResultsFile, NamesWhoseTempNamesCannotBeWrittenAreRefusedUpFront) {
+  // Every file is written under a longer temp name (io::longest_temp_name); the longest,
+  // the previous checkpoint's, must fit NAME_MAX, or the run would compute everything
+  // and then fail at its final write or at a rotation (issue 19, defect 11).
+  const auto dir = scratch_dir("long");
+  const long name_max = ::pathconf(dir.c_str(), _PC_NAME_MAX);
+  ASSERT_GT(name_max, 0);
+  const std::size_t overhead = longest_temp_name(dir / "x.ckpt.prev") - std::string("x").size();
+  const std::size_t longest_ok = std::size_t(name_max) - overhead;
+  EXPECT_NO_THROW(check_run_paths(dir / std::string(longest_ok, 'a'), dir / (std::string(longest_ok, 'a') + ".ckpt"),
+                                  false));
+  for (const std::size_t length : {longest_ok + 1, std::size_t(name_max), std::size_t(name_max) + 1}) {
+    const auto output = dir / std::string(length, 'a');
+    try {
+      check_run_paths(output, dir / (std::string(length, 'a') + ".ckpt"), false);
+      FAIL() << "an output name of " << length << " bytes was accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ExitCode::kUsage);
+      EXPECT_NE(std::string(e.what()).find("too long"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), {}), 0) << "a check wrote a file";
   std::filesystem::remove_all(dir);
 }
 
