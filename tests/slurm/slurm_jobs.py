@@ -58,6 +58,14 @@ def wait_for(path, pattern, timeout=60):
     return False
 
 
+def wait_exists(path, timeout=120):
+    """Waits (bounded) for a file: the state a signal or a kill must find, not a guess of time."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not os.path.exists(path):
+        time.sleep(0.1)
+    return os.path.exists(path)
+
+
 def sums(path):
     p = sh(tally, "inspect", path, "--json")
     if p.returncode != 0:
@@ -91,8 +99,8 @@ out = os.path.join(work, "requeue.h5")
 log = os.path.join(work, "requeue.log")
 job = submit(os.path.join(jobs, "tally.sbatch"), log,
              {"TALLY_OUTPUT": out, "TALLY_ARGS": LONG, "TALLY_CHECKPOINT_EVERY": "1"})
-started = wait_for(log, r"start 1\] output")
-time.sleep(1.5)
+# Once the first checkpoint exists, tally runs and the stop must resume from a checkpoint.
+started = wait_for(log, r"start 1\] output") and wait_exists(out + ".ckpt")
 sh("scancel", "-b", "-s", "USR1", job)
 done = wait_gone(job, 180)
 text = open(log).read() if os.path.exists(log) else ""
@@ -118,7 +126,7 @@ log = os.path.join(work, "killed.log")
 job = submit(os.path.join(jobs, "tally.sbatch"), log,
              {"TALLY_OUTPUT": out, "TALLY_ARGS": LONG, "TALLY_CHECKPOINT_EVERY": "1", "TALLY_LAUNCHER": "mpirun"})
 wait_for(log, r"start 1\] output")
-time.sleep(2.0)
+wait_exists(out + ".ckpt")  # every rank is up and a checkpoint exists to retry from
 victims = [int(pid) for pid in sh("pgrep", "-x", "tally").stdout.split()
            if out in open(f"/proc/{pid}/cmdline").read().replace("\0", " ")]
 if victims:
