@@ -40,7 +40,6 @@ std::string host_for_names() {
 void keep_as_previous(const fs::path& target, const fs::path& previous) {
   const fs::path link_temp = temp_path_for(previous);
   if (::link(target.c_str(), link_temp.c_str()) == 0) {
-    test_hold("rotation-link");
     const int rc = ::rename(link_temp.c_str(), previous.c_str());
     const int saved = errno;
     // rename() of one name of a file onto another name of the same file succeeds and
@@ -128,7 +127,10 @@ void write_rotating(const fs::path& target, const fs::path& previous, bool keep,
   try {
     write(temp);
     sync_path(temp);  // the new generation is complete on disk before anything moves
-    if (keep && fs::exists(target, ignored)) keep_as_previous(target, previous);
+    if (keep && fs::exists(target, ignored)) {
+      keep_as_previous(target, previous);
+      test_hold("rotation-link");  // `previous` and `target` now one file; the new one not yet in
+    }
     if (::rename(temp.c_str(), target.c_str()) != 0) fail("cannot rename into " + target.string());
     sync_path(directory_of(target));
   } catch (...) {

@@ -13,7 +13,8 @@
 // and writes a byte to let it go on. The wait is bounded (kTestHoldSeconds): a test that
 // died never leaves a process held for good. Points: "locked" (paths checked, run lock
 // taken, no work done), "stop-write" (a stop's checkpoint about to be written),
-// "rotation-link" (the current checkpoint linked to a temp name, not yet renamed to .prev).
+// "rotation-link" (a rotation's current checkpoint linked as .prev, the new generation
+// not yet renamed onto it: current and previous are one file).
 namespace tally::io {
 
 inline constexpr double kTestHoldSeconds = 600;
