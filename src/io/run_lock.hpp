@@ -2,8 +2,9 @@
 // The run lock: one run at a time per file name a run writes. Rank 0 holds an exclusive
 // flock(2) on "<output>.lock", "<checkpoint>.lock" and "<checkpoint>.prev.lock" for the
 // whole run; a second run that would write any of these names (as its output, its
-// checkpoint or its previous checkpoint) refuses up front (exit 2) naming the holder. flock is released
-// by the kernel when its holder dies, so a lock left by a killed run never blocks.
+// checkpoint or its previous checkpoint) refuses up front (exit 2) naming the holder.
+// flock is released by the kernel when its holder dies, so a lock left by a killed run
+// never blocks.
 #include <filesystem>
 #include <string>
 #include <vector>

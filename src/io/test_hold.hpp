@@ -7,8 +7,8 @@
 //
 //   TALLY_TEST_HOLD=<point>:<fifo>[,<point>:<fifo>...]
 //
-// The first time the process reaches a point it names, it opens the FIFO for reading and waits
-// for one byte. The test knows the process is there when its own non-blocking open of
+// The first time the process reaches a point it names, it opens the FIFO for reading and
+// waits for one byte. The test knows the process is there when its own non-blocking open of
 // the FIFO for writing succeeds (tests/support/tallytest.py, Hold), does what it must,
 // and writes a byte to let it go on. The wait is bounded (kTestHoldSeconds): a test that
 // died never leaves a process held for good. Points: "locked" (paths checked, run lock
