@@ -1,10 +1,13 @@
 // The scheduler hands out every pending chunk exactly once, in contiguous batches that
-// shrink toward the end, and skips chunks a resumed ledger already has.
+// shrink toward the end, and skips chunks a resumed ledger already has; a worker's
+// batches last the target duration at the speed rank 0 measured.
 #include "parallel/scheduler.hpp"
 
 #include <gtest/gtest.h>
 
 #include <vector>
+
+#include "parallel/dispatcher.hpp"
 
 namespace tally::parallel {
 namespace {
@@ -216,6 +219,51 @@ TEST(Scheduler, TargetDurationKeepsRankZerosResultRateBounded) {
   }
   EXPECT_DOUBLE_EQ(Scheduler::target_batch_seconds(50000), 0.25);
   EXPECT_DOUBLE_EQ(Scheduler::target_batch_seconds(1000000), Scheduler::kMaxBatchSeconds);
+}
+
+}  // namespace
+}  // namespace tally::parallel
+
+// The wiring in Dispatcher: rank 0 times a worker by the gaps between its results and
+// sizes its next batches from that, with no help from the worker (no protocol change).
+
+namespace tally::parallel {
+namespace {
+
+std::vector<std::uint64_t> fake_result(const Batch& b) {
+  BatchResult r;
+  r.batch = b;
+  r.sums.resize(b.count);  // the ledger takes any sum for a chunk it does not have yet
+  return protocol::encode(r);
+}
+
+std::vector<Batch> assigned(Dispatcher& d) {
+  std::vector<Batch> out;
+  for (auto& o : d.take_outgoing())
+    if (o.tag == protocol::kAssign) out.push_back(protocol::decode_assign(o.words).batch);
+  return out;
+}
+
+TEST(Scheduler, DispatcherPacesAWorkerByTheGapsBetweenItsResults) {
+  const auto config = config_with_chunks(4, std::int64_t{1} << 32, std::int64_t{1} << 20);  // 2^14 chunks
+  io::RunRecord record{core::Ledger(config)};
+  DispatchOptions o;
+  o.batch_seconds = 0.2;
+  Dispatcher d(record, 3, o, 0.0);
+  d.on_message(1, protocol::kResult, protocol::encode(BatchResult{}), 0.0);
+  d.on_message(1, protocol::kResult, protocol::encode(BatchResult{}), 0.0);
+  const auto first = assigned(d);
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_EQ(first[0].count, 128u);  // 2^26 draws × 0.2 s / 0.1 s before any timing
+  d.on_message(1, protocol::kResult, fake_result(first[0]), 0.5);
+  EXPECT_EQ(assigned(d).at(0).count, 128u);  // one result times nothing
+  d.on_message(1, protocol::kResult, fake_result(first[1]), 0.6);  // 2^27 draws in 0.1 s
+  EXPECT_EQ(assigned(d).at(0).count, 256u);  // 0.2 s at that speed
+  // Default options: the target for the rank count (0.1 s for 3 ranks).
+  io::RunRecord other{core::Ledger(config)};
+  Dispatcher plain(other, 3, {}, 0.0);
+  plain.on_message(2, protocol::kResult, protocol::encode(BatchResult{}), 0.0);
+  EXPECT_EQ(assigned(plain).at(0).count, 64u);
 }
 
 }  // namespace
