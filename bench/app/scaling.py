@@ -5,7 +5,10 @@ Strong: the same work on every layout (about `--seconds` of one core). Weak: wor
 proportion to the cores used. Each layout's time is the median of `--repeats` runs taken
 round-robin; both the launcher's wall time and tally's own clock (`wall_seconds`, from
 MPI_Init's end to the results file) are kept. Writes a table to stdout and, with
---plot PNG, the curves.
+--plot PNG, the curves. Last, start-up against the rank count: the seed workload under
+mpirun -np N (N up to 32, oversubscribed) against a trivial MPI program (init, barrier,
+finalize), so the difference is tally's own start-up (hello and verdict per worker,
+the results file).
 Usage: scaling.py ROOT [--seconds S] [--repeats R] [--plot PNG]"""
 import json
 import os
@@ -107,3 +110,20 @@ if plot:
     fig.tight_layout()
     fig.savefig(plot, dpi=100)
     print(f"# plot: {plot}")
+
+here = os.path.dirname(os.path.abspath(__file__))
+trivial = os.path.join(work, "mpi_trivial")
+subprocess.run(["mpicc", "-O2", "-o", trivial, os.path.join(here, "mpi_trivial.c")], check=True)
+print(f"\n{'ranks':>5} {'trivial MPI s':>13} {'tally seed workload s':>21} {'difference s':>12}   (median of {repeats})")
+for n in (2, 8, 32):
+    t_trivial, t_tally = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        subprocess.run([*mpirun, "-np", str(n), trivial], env=env, check=True, capture_output=True)
+        t_trivial.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        subprocess.run([*mpirun, "-np", str(n), tally, "run", "--threads", "1", "--quiet", "--output",
+                        os.path.join(work, "s.h5"), "--force"], env=env, check=True, capture_output=True)
+        t_tally.append(time.perf_counter() - t0)
+    a, b = statistics.median(t_trivial), statistics.median(t_tally)
+    print(f"{n:5d} {a:13.2f} {b:21.2f} {b - a:12.2f}")

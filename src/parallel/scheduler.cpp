@@ -9,12 +9,20 @@ void RankSpeed::reported(std::uint64_t draws, double now) {
   // the wait for the first assignment (long when thousands of ranks start at once).
   // From the first result on, the worker's next batch was already queued.
   if (draws == 0) return;
-  if (last_ >= 0 && now > last_) {
-    const double sample = double(draws) / (now - last_);
-    // A gap can only be too long (the worker waited for work, or its result waited in
-    // rank 0's queue), never too short: a faster sample counts at once, a slower one
-    // lowers the estimate by at most a tenth per batch.
-    rate_ = std::max(sample, rate_ * 0.9);
+  if (last_ >= 0 && now >= last_) {
+    // Draws and gaps are averaged separately and divided: a gap is measured when rank 0
+    // reads the result, so results that waited in its queue (rank 0 away writing a
+    // checkpoint, or off its core) come with one long gap and then short ones, which
+    // cancel in the averages; one gap near zero raises the estimate by a third at most.
+    const double gap = now - last_;
+    if (gap_average_ <= 0) {
+      draws_average_ = double(draws);
+      gap_average_ = gap;
+    } else {
+      draws_average_ += (double(draws) - draws_average_) / 4;
+      gap_average_ += (gap - gap_average_) / 4;
+    }
+    if (gap_average_ > 0) rate_ = draws_average_ / gap_average_;
   }
   last_ = now;
 }

@@ -27,16 +27,19 @@ struct Pacing {
 
 /// A rank's speed in draws per second, measured by rank 0 from the time between its
 /// results: a worker computes its batches back to back (its next one is already queued),
-/// so the gap between two results is the duration of the second one, or longer.
+/// so the gap between two results is the duration of the second one. Averaged over the
+/// last few batches (weights 1/4, 3/16, …).
 class RankSpeed {
  public:
-  /// The rank sent results (or its first request, `draws` = 0) at `now`.
+  /// The rank sent results (or its first request, `draws` = 0) that rank 0 read at `now`.
   void reported(std::uint64_t draws, double now);
   /// 0 until a batch has been timed.
   [[nodiscard]] double draws_per_second() const { return rate_; }
 
  private:
   double last_ = -1;  // when the rank last reported; < 0: never
+  double draws_average_ = 0;
+  double gap_average_ = 0;
   double rate_ = 0;
 };
 

@@ -93,6 +93,12 @@ with Cluster(NODES, work) as cluster:
     else:
         victim_rank, victim_pid = rng.choice(candidates)
         os.kill(victim_pid, signal.SIGKILL)
+        for _ in range(50):
+            if not pid_alive(victim_pid):
+                break
+            time.sleep(0.1)
+        else:
+            problems.append(f"rank {victim_rank} (pid {victim_pid}) still alive 5 s after SIGKILL")
     t_fault = time.monotonic()
     print(f"all ranks up {started:.1f} s after launch; rank {victim_rank} on {VICTIM_NODE} killed {delay:.2f} s "
           f"later, in a {expected_seconds:.1f} s threads-only workload")
@@ -138,5 +144,7 @@ with Cluster(NODES, work) as cluster:
             problems.append(f"only {working} ranks computed anything: the work was not shared")
     if lingering:
         problems.append(f"surviving ranks {lingering} alive {BOUND} s after the results file")
+if problems:
+    print("launcher's stderr (end):\n" + "\n".join(err.splitlines()[-40:]))
 print("\n".join(problems) or "many_ranks: ok")
 sys.exit(1 if problems else 0)
