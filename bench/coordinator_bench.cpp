@@ -3,8 +3,8 @@
 // batch takes draws × ns-per-draw / threads of simulated time, and its result message
 // (fake sums, a histogram if asked) is encoded as a real worker's would be. Rank 0 is a
 // single server: each message and each tick (every 2 ms, as Coordinator::serve) is
-// handled when rank 0 is free, and takes the real time the Dispatcher spent on it,
-// measured here. So rank 0's utilisation, its queue and the workers' starvation come out
+// handled when rank 0 is free, and takes the CPU time the Dispatcher spent on it,
+// measured here as it runs. So rank 0's utilisation, its queue and the workers' starvation come out
 // of the real code's cost. Rank 0's own computing is left out: this measures serving.
 //
 // Usage: tally_coordinator_bench [--quick] [--timeline] [SCENARIO...]   (docs/performance.md)
@@ -108,7 +108,6 @@ Report simulate(const Scenario& s) {
   config.samples = std::int64_t(std::ceil(chunks / double(config.tasks))) * config.chunk;
 
   const int ranks = s.workers + 1;
-  const std::size_t heap_before = heap_bytes();
   tally::io::RunRecord record{tally::core::Ledger(config)};
   const std::size_t heap_ledger = heap_bytes();
   DispatchOptions options;
@@ -120,7 +119,6 @@ Report simulate(const Scenario& s) {
   Dispatcher d(record, ranks, options, 0.0);
   Report rep;
   rep.bytes_per_worker = double(heap_bytes() - heap_ledger) / s.workers;
-  (void)heap_before;
 
   std::vector<SimWorker> workers(static_cast<std::size_t>(ranks));
   std::vector<Event> heap;
