@@ -30,6 +30,9 @@ struct DispatchOptions {
   double heartbeat = 1;        ///< rank 0 tells waiting workers it is alive this often
   bool histogram = false;
   std::int64_t start = 0;      ///< index of this start in the run's history (for lost ranks)
+  /// Target duration of a worker's batch (Scheduler::Pacing); default: the scheduler's
+  /// choice for the rank count; 0: the fixed draw cap only.
+  std::optional<double> batch_seconds;
 };
 
 class Dispatcher {
@@ -74,7 +77,7 @@ class Dispatcher {
     bool lost = false;
     bool started = false;           // has sent anything at all
   };
-  void handle_results(int source, const std::vector<std::uint64_t>& words);
+  void handle_results(int source, const std::vector<std::uint64_t>& words, double now);
   void absorb(const BatchResult& result);
   void reply(int worker, double now);
   void declare_lost(int rank, const std::string& why, double now);
