@@ -42,6 +42,44 @@ void numpy_portable(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(sum_numpy_portable(s, 0, 0, kDraws / 32));
   state.counters["ns_per_number"] = benchmark::Counter(double(kDraws / 32) * 1e-9, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
+/// Forces `path` for the benchmark, then puts back the process's path.
+struct ForcedPath {
+  KernelPath before = kernel_path();
+  explicit ForcedPath(KernelPath p) { set_kernel_path(p); }
+  ~ForcedPath() { set_kernel_path(before); }
+  ForcedPath(const ForcedPath&) = delete;
+  ForcedPath& operator=(const ForcedPath&) = delete;
+};
+/// The Highway kernels on each path: fast_hwy/<path>, numpy_hwy/<path>, philox_hwy/<path>
+/// (the floor, ns per block).
+void fast_hwy(benchmark::State& state, KernelPath p) {
+  const ForcedPath forced(p);
+  const FastStream s(42, {1, 100});
+  for (auto _ : state) benchmark::DoNotOptimize(sum_fast_hwy(s, 0, 0, kDraws));
+  state.counters["ns_per_number"] = benchmark::Counter(double(kDraws) * 1e-9, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+void numpy_hwy(benchmark::State& state, KernelPath p) {
+  const ForcedPath forced(p);
+  const NumpyStream s(42, {1, 100});
+  for (auto _ : state) benchmark::DoNotOptimize(sum_numpy_hwy(s, 0, 0, kDraws / 4));
+  state.counters["ns_per_number"] = benchmark::Counter(double(kDraws / 4) * 1e-9, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+void philox_hwy(benchmark::State& state, KernelPath p) {
+  const ForcedPath forced(p);
+  const std::uint64_t blocks = std::uint64_t{1} << 22;
+  for (auto _ : state) benchmark::DoNotOptimize(philox_floor_hwy(blocks));
+  state.counters["ns_per_number"] = benchmark::Counter(double(blocks) * 1e-9, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+void register_paths() {
+  for (KernelPath p : kernel_paths_available()) {
+    if (p == KernelPath::kPortable) continue;
+    const std::string name = kernel_path_name(p);
+    benchmark::RegisterBenchmark(("fast_hwy/" + name).c_str(), fast_hwy, p)->Unit(benchmark::kMillisecond)->UseRealTime();
+    benchmark::RegisterBenchmark(("numpy_hwy/" + name).c_str(), numpy_hwy, p)->Unit(benchmark::kMillisecond)->UseRealTime();
+    benchmark::RegisterBenchmark(("philox_hwy/" + name).c_str(), philox_hwy, p)->Unit(benchmark::kMillisecond)->UseRealTime();
+  }
+}
+
 void threads(benchmark::State& state, StreamKind stream) {
   Config c;
   c.stream = stream;
@@ -204,6 +242,7 @@ BENCHMARK_CAPTURE(tails, block_by_block, 1)->Arg(1)->Unit(benchmark::kMillisecon
 BENCHMARK_CAPTURE(tails, kernel, 2)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 int main(int argc, char** argv) {
+  register_paths();
   register_spans();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

@@ -39,8 +39,11 @@ ChunkSum sum_fast_portable(const FastStream& s, TaskId t, Index a, Index b) {
 }
 
 ChunkSum sum_fast(const FastStream& s, TaskId t, Index a, Index b) {
-  if (s.mode() != FastStream::Mode::kConstant && use_avx512()) return sum_fast_avx512(s, t, a, b);
-  return sum_fast_portable(s, t, a, b);
+  if (s.mode() == FastStream::Mode::kConstant || !simd_allowed()) return sum_fast_portable(s, t, a, b);
+#if TALLY_HAND_AVX512
+  if (use_avx512()) return sum_fast_avx512(s, t, a, b);
+#endif
+  return sum_fast_hwy(s, t, a, b);
 }
 
 }  // namespace tally::core
