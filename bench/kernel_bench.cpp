@@ -6,6 +6,7 @@
 #include <benchmark/benchmark.h>
 
 #include <climits>
+#include <cstdlib>
 #include <vector>
 #include <string>
 
@@ -242,6 +243,9 @@ BENCHMARK_CAPTURE(tails, block_by_block, 1)->Arg(1)->Unit(benchmark::kMillisecon
 BENCHMARK_CAPTURE(tails, kernel, 2)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 int main(int argc, char** argv) {
+  // TALLY_BENCH_HWY=1: the avx512 path runs Highway's kernels, not the hand-written ones.
+  if (const char* hwy = std::getenv("TALLY_BENCH_HWY"); hwy != nullptr && std::string(hwy) == "1")
+    set_hand_written_avx512(false);
   register_paths();
   register_spans();
   benchmark::Initialize(&argc, argv);

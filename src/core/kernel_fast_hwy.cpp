@@ -82,14 +82,16 @@ HWY_NOINLINE std::uint64_t PhiloxFloor(std::uint64_t blocks) {
 }
 
 /// Packed mode: digit sums of blocks [first, first + blocks) (a multiple of Lanes(d), at
-/// most kPiece); `redo` gets the correction for rejected words (modulo 2^64).
-template <bool kPow2>
+/// most kPiece); `redo` gets the correction for rejected words (modulo 2^64). kDigits:
+/// digits per word known at compile time (0: read from the stream), which lets the
+/// compiler unroll the quotient chain for the common spans.
+template <bool kPow2, unsigned kDigits>
 HWY_NOINLINE std::uint64_t PackedBlocks(const FastStream& s, TaskId t, std::uint64_t first, std::uint64_t blocks,
                                         std::uint64_t& redo) {
   const D64 d;
   const std::uint64_t n = hn::Lanes(d);
   const Philox32Lanes philox(s.key(), t);
-  const unsigned k = s.digits();
+  const unsigned k = kDigits != 0 ? kDigits : s.digits();
   unsigned log2_s = 0;
   while ((1u << log2_s) < s.span32()) ++log2_s;
   const hwy_detail::Divider divider(s.span32());
@@ -153,12 +155,23 @@ ChunkSum SumPacked(const FastStream& s, TaskId t, Index a, Index b) {
   const std::uint64_t blocks = (end_block - first_block) / n * n;
   const Index mid_begin = first_block * per_block, mid_end = (first_block + blocks) * per_block;
   const bool pow2 = (s.span32() & (s.span32() - 1)) == 0;
+  using Kernel = std::uint64_t (*)(const FastStream&, TaskId, std::uint64_t, std::uint64_t, std::uint64_t&);
+  Kernel kernel = pow2 ? &PackedBlocks<true, 0> : &PackedBlocks<false, 0>;
+  if (!pow2) {
+    switch (s.digits()) {  // spans 11 … 2^20: one to five digits per word
+      case 1: kernel = &PackedBlocks<false, 1>; break;
+      case 2: kernel = &PackedBlocks<false, 2>; break;
+      case 3: kernel = &PackedBlocks<false, 3>; break;
+      case 4: kernel = &PackedBlocks<false, 4>; break;
+      case 5: kernel = &PackedBlocks<false, 5>; break;
+      default: break;
+    }
+  }
   u128 digits = 0;
   for (std::uint64_t p = 0; p < blocks; p += std::min(hwy_detail::kPiece, blocks - p)) {
     std::uint64_t redo = 0;  // may stand for a negative correction: add it modulo 2^64
     const std::uint64_t piece = std::min(hwy_detail::kPiece, blocks - p);
-    const std::uint64_t sum = pow2 ? PackedBlocks<true>(s, t, first_block + p, piece, redo)
-                                   : PackedBlocks<false>(s, t, first_block + p, piece, redo);
+    const std::uint64_t sum = kernel(s, t, first_block + p, piece, redo);
     digits += std::uint64_t(sum + redo);  // a piece's digit sum is below 2^24 · 4 · 20 · 2^20 < 2^51
   }
   const i128 middle = i128{s.range().lo} * i128(mid_end - mid_begin) + i128(digits);
