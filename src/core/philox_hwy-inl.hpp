@@ -134,8 +134,13 @@ HWY_INLINE Product MulWide(V64 a, V64 m_lo, V64 m_hi, V64 low32) {
   const V64 t0 = hn::Add(p01, hn::ShiftRight<32>(p00));
   const V64 t1 = hn::Add(p10, hn::And(t0, low32));
   const V64 hi = hn::Add(hn::Add(p11, hn::ShiftRight<32>(t0)), hn::ShiftRight<32>(t1));
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+  (void)low32;
+  return {hi, hn::Mul(a, hn::Or(hn::ShiftLeft<32>(m_hi), m_lo))};  // one vpmullq: as fast as the parts
+#else
   const V64 lo = hn::Or(hn::ShiftLeft<32>(t1), hn::And(p00, low32));
   return {hi, lo};
+#endif
 }
 
 /// Philox4x64-10 of NumPy's counters (b + 1, 0, t, 0) for V × Lanes(d) blocks b.
