@@ -10,7 +10,9 @@
 #include <vector>
 #include <string>
 
+#if defined(__x86_64__)
 #include "core/fast_avx512.hpp"
+#endif
 #include "core/histogram.hpp"
 #include "core/kernel.hpp"
 #include "core/kernel_fast.hpp"
@@ -21,22 +23,18 @@ using namespace tally::core;
 
 constexpr Index kDraws = Index{1} << 26;
 
+#if defined(__x86_64__)
 void fast_avx512(benchmark::State& state) {
   const FastStream s(42, {1, 100});
   if (!cpu_has_avx512()) state.SkipWithError("no AVX-512");
   for (auto _ : state) benchmark::DoNotOptimize(sum_fast_avx512(s, 0, 0, kDraws));
   state.counters["ns_per_number"] = benchmark::Counter(double(kDraws) * 1e-9, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
+#endif
 void fast_portable(benchmark::State& state) {
   const FastStream s(42, {1, 100});
   for (auto _ : state) benchmark::DoNotOptimize(sum_fast_portable(s, 0, 0, kDraws / 8));
   state.counters["ns_per_number"] = benchmark::Counter(double(kDraws / 8) * 1e-9, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
-}
-void numpy_avx512(benchmark::State& state) {
-  const NumpyStream s(42, {1, 100});
-  if (!cpu_has_avx512()) state.SkipWithError("no AVX-512");
-  for (auto _ : state) benchmark::DoNotOptimize(sum_numpy_avx512(s, 0, 0, kDraws / 4));
-  state.counters["ns_per_number"] = benchmark::Counter(double(kDraws / 4) * 1e-9, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 void numpy_portable(benchmark::State& state) {
   const NumpyStream s(42, {1, 100});
@@ -96,6 +94,7 @@ void threads(benchmark::State& state, StreamKind stream) {
   state.counters["ns_per_number"] = benchmark::Counter(draws * 1e-9, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
+#if defined(__x86_64__)
 /// The fast stream's floor: Philox4x32-10 alone, as the kernels run it (kStep groups of
 /// eight blocks per step), words only xor-ed together. ns per block of four words: a
 /// mode drawing v values per block cannot beat (this / v) per value.
@@ -115,6 +114,8 @@ void philox_floor(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(philox_blocks(philox, blocks));
   state.counters["ns_per_number"] = benchmark::Counter(double(blocks) * 1e-9, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
+
+#endif
 
 /// The spans of the table in docs/performance.md, as ranges [0, s − 1] (full int64 for 2^64).
 struct SpanCase {
@@ -224,10 +225,11 @@ void register_spans() {
 }
 }  // namespace
 
+#if defined(__x86_64__)
 BENCHMARK(philox_floor)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(fast_avx512)->Unit(benchmark::kMillisecond)->UseRealTime();
+#endif
 BENCHMARK(fast_portable)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(numpy_avx512)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(numpy_portable)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(threads, fast, StreamKind::kFast)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(threads, numpy, StreamKind::kNumpy)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -33,8 +33,8 @@ void set_kernel_path(KernelPath path);
 [[nodiscard]] bool cpu_has_avx512();
 /// True when the kernels take a vector path (kernel_path() is not portable).
 [[nodiscard]] inline bool simd_allowed() { return kernel_path() != KernelPath::kPortable; }
-/// True when the kernels take their hand-written AVX-512 paths (x86-64 builds, on the
-/// avx512 path, unless turned off below).
+/// True when the fast stream's wide mode takes the hand-written AVX-512 kernel (x86-64
+/// builds, on the avx512 path, unless turned off below).
 [[nodiscard]] bool use_avx512();
 /// Benchmarks and tests: let the avx512 path run Highway's AVX-512 kernels instead of
 /// the hand-written ones (false), or the hand-written ones again (true, the default).

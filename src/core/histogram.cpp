@@ -19,9 +19,6 @@ std::string histogram_problem(const Config& c) {
 
 void add_counts(const FastStream& s, TaskId t, IndexRange r, std::span<std::int64_t> counts) {
   if (s.mode() != FastStream::Mode::kPacked || !simd_allowed()) return add_counts_portable(s, t, r, counts);
-#if TALLY_HAND_AVX512
-  if (use_avx512()) return add_counts_avx512(s, t, r, counts);
-#endif
   add_counts_hwy(s, t, r, counts);
 }
 
@@ -53,9 +50,6 @@ void add_counts_portable(const FastStream& s, TaskId t, IndexRange r, std::span<
 
 void add_counts(const NumpyStream& s, TaskId t, IndexRange r, std::span<std::int64_t> counts) {
   if (s.mode() == NumpyStream::Mode::kConstant || !simd_allowed()) return add_counts_portable(s, t, r, counts);
-#if TALLY_HAND_AVX512
-  if (s.mode() == NumpyStream::Mode::kLemire32 && use_avx512()) return add_counts_avx512(s, t, r, counts);
-#endif
   add_counts_hwy(s, t, r, counts);
 }
 

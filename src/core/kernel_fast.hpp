@@ -1,7 +1,8 @@
 #pragma once
 // Fast-stream sums over [a, b) of one task on one thread: a readable word-at-a-time
 // path, the Highway vector kernel (one source, a copy per target, chosen at run time)
-// and the hand-written AVX-512 kernel, all equal to FastStream::sum_scalar.
+// and the hand-written AVX-512 kernel (taken in wide mode on the avx512 path), all equal
+// to FastStream::sum_scalar.
 #include "core/cpu.hpp"
 #include "core/stream_fast.hpp"
 

@@ -27,9 +27,6 @@ ChunkSum sum_numpy_portable(const NumpyStream& s, TaskId t, Index a, Index b) {
 
 ChunkSum sum_numpy(const NumpyStream& s, TaskId t, Index a, Index b) {
   if (s.mode() == NumpyStream::Mode::kConstant || !simd_allowed()) return sum_numpy_portable(s, t, a, b);
-#if TALLY_HAND_AVX512
-  if (use_avx512()) return sum_numpy_avx512(s, t, a, b);
-#endif
   return sum_numpy_hwy(s, t, a, b);
 }
 

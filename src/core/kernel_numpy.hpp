@@ -1,7 +1,7 @@
 #pragma once
 // Numpy-stream sums over raw units [a, b) of one task on one thread: a block-at-a-time
-// portable path, the Highway vector kernel (one source, a copy per target, chosen at
-// run time) and the hand-written AVX-512 kernel, all equal to NumpyStream::sum_scalar.
+// portable path and the Highway vector kernel (one source, a copy per target, chosen at
+// run time), both equal to NumpyStream::sum_scalar.
 #include "core/cpu.hpp"
 #include "core/stream_numpy.hpp"
 
@@ -14,9 +14,5 @@ namespace tally::core {
 /// Highway vector kernel on the dispatcher's target, every mode (ragged edges use the
 /// portable path).
 [[nodiscard]] ChunkSum sum_numpy_hwy(const NumpyStream& s, TaskId t, Index a, Index b);
-/// Hand-written AVX-512 path (x86-64 builds only) for every mode (ragged edges use the portable path); only when
-/// cpu_has_avx512().
-[[nodiscard]] ChunkSum sum_numpy_avx512(const NumpyStream& s, TaskId t, Index a, Index b,
-                                        RejectPath path = RejectPath::kAuto);
 
 }  // namespace tally::core

@@ -79,23 +79,6 @@ TEST(KernelNumpy, EveryPathEqualsTheScalarDefinition) {
   });
 }
 
-TEST(KernelNumpy, HandWrittenAvx512PathEqualsTheScalarDefinition) {
-  if (!cpu_has_avx512()) GTEST_SKIP() << "this CPU has no AVX-512: the vector kernels are not tested here";
-  std::mt19937_64 rng(8);
-  for (const auto& [lo, hi] : kSpans) {
-    for (int trial = 0; trial < 8; ++trial) {
-      const NumpyStream s(u128(rng()) << 64 | rng(), {lo, hi});
-      const TaskId t = trial == 0 ? ~TaskId{0} : rng() % (1ull << 40);
-      const Index a = trial == 1 ? 0 : rng() % 3000, b = a + 40 + rng() % 9000;
-      const auto expected = s.sum_scalar(t, a, b);
-      // Every rejection strategy must give the same bits on every span.
-      for (auto path : {RejectPath::kAuto, RejectPath::kRare, RejectPath::kMasked})
-        EXPECT_EQ(sum_numpy_avx512(s, t, a, b, path), expected)
-            << lo << ":" << hi << " [" << a << "," << b << ") path " << int(path);
-    }
-  }
-}
-
 TEST(KernelNumpy, RejectionsAreCountedAndSkipped) {
   // Span 2^31 + 1 rejects almost half of all 32-bit units, span 10^19 almost half of
   // all 64-bit ones: every path must agree.
@@ -105,9 +88,6 @@ TEST(KernelNumpy, RejectionsAreCountedAndSkipped) {
     EXPECT_GT(expected.missing, 1000u);
     EXPECT_EQ(sum_numpy_portable(s, 5, 17, 4113), expected);
     on_every_path([&](KernelPath p) { EXPECT_EQ(sum_numpy_hwy(s, 5, 17, 4113), expected) << kernel_path_name(p); });
-    if (!cpu_has_avx512()) GTEST_SKIP() << "this CPU has no AVX-512: the vector kernels are not tested here";
-    for (auto path : {RejectPath::kAuto, RejectPath::kRare, RejectPath::kMasked})
-      EXPECT_EQ(sum_numpy_avx512(s, 5, 17, 4113, path), expected) << int(path);
   }
 }
 
@@ -127,24 +107,6 @@ TEST(KernelNumpy, LongSumsAreExactAcrossVectorPiecesOnTheBestPath) {
       EXPECT_EQ(sum_numpy_hwy(s, 0, 3, n), parts) << kernel_path_name(p) << " " << range.lo << ":" << range.hi;
     }
   });
-}
-
-TEST(KernelNumpy, LongSumsAreExactAcrossVectorPieces) {
-  // The vector loop runs 2^24 blocks at a time (2^26 or 2^27 units): sums over several
-  // such pieces, started off a block boundary, must equal the sum of small parts.
-  if (!cpu_has_avx512()) GTEST_SKIP() << "this CPU has no AVX-512: the vector kernels are not tested here";
-  for (const auto& [range, n] : {std::pair{Range{LLONG_MIN, LLONG_MAX}, (Index{1} << 27) + 12345},
-                                 std::pair{Range{0, (1LL << 32) - 1}, (Index{1} << 28) + 12345},
-                                 std::pair{Range{-9, 1LL << 40}, (Index{1} << 27) + 12345}}) {
-    const NumpyStream s(13, range);
-    ChunkSum parts;
-    for (Index a = 3; a < n; a += Index{1} << 22) {
-      const auto part = sum_numpy_avx512(s, 0, a, std::min(n, a + (Index{1} << 22)));
-      parts.sum += part.sum;
-      parts.missing += part.missing;
-    }
-    EXPECT_EQ(sum_numpy_avx512(s, 0, 3, n), parts) << range.lo << ":" << range.hi;
-  }
 }
 
 void tails_are_the_first_accepted_values();
