@@ -6,10 +6,13 @@
 #include <benchmark/benchmark.h>
 
 #include <climits>
+#include <cstdlib>
 #include <vector>
 #include <string>
 
+#if defined(__x86_64__)
 #include "core/fast_avx512.hpp"
+#endif
 #include "core/histogram.hpp"
 #include "core/kernel.hpp"
 #include "core/kernel_fast.hpp"
@@ -20,28 +23,62 @@ using namespace tally::core;
 
 constexpr Index kDraws = Index{1} << 26;
 
+#if defined(__x86_64__)
 void fast_avx512(benchmark::State& state) {
   const FastStream s(42, {1, 100});
   if (!cpu_has_avx512()) state.SkipWithError("no AVX-512");
   for (auto _ : state) benchmark::DoNotOptimize(sum_fast_avx512(s, 0, 0, kDraws));
   state.counters["ns_per_number"] = benchmark::Counter(double(kDraws) * 1e-9, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
+#endif
 void fast_portable(benchmark::State& state) {
   const FastStream s(42, {1, 100});
   for (auto _ : state) benchmark::DoNotOptimize(sum_fast_portable(s, 0, 0, kDraws / 8));
   state.counters["ns_per_number"] = benchmark::Counter(double(kDraws / 8) * 1e-9, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
-}
-void numpy_avx512(benchmark::State& state) {
-  const NumpyStream s(42, {1, 100});
-  if (!cpu_has_avx512()) state.SkipWithError("no AVX-512");
-  for (auto _ : state) benchmark::DoNotOptimize(sum_numpy_avx512(s, 0, 0, kDraws / 4));
-  state.counters["ns_per_number"] = benchmark::Counter(double(kDraws / 4) * 1e-9, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 void numpy_portable(benchmark::State& state) {
   const NumpyStream s(42, {1, 100});
   for (auto _ : state) benchmark::DoNotOptimize(sum_numpy_portable(s, 0, 0, kDraws / 32));
   state.counters["ns_per_number"] = benchmark::Counter(double(kDraws / 32) * 1e-9, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
+/// Forces `path` for the benchmark, then puts back the process's path.
+struct ForcedPath {
+  KernelPath before = kernel_path();
+  explicit ForcedPath(KernelPath p) { set_kernel_path(p); }
+  ~ForcedPath() { set_kernel_path(before); }
+  ForcedPath(const ForcedPath&) = delete;
+  ForcedPath& operator=(const ForcedPath&) = delete;
+};
+/// The Highway kernels on each path: fast_hwy/<path>, numpy_hwy/<path>, philox_hwy/<path>
+/// (the floor, ns per block).
+void fast_hwy(benchmark::State& state, KernelPath p) {
+  const ForcedPath forced(p);
+  const FastStream s(42, {1, 100});
+  for (auto _ : state) benchmark::DoNotOptimize(sum_fast_hwy(s, 0, 0, kDraws));
+  state.counters["ns_per_number"] = benchmark::Counter(double(kDraws) * 1e-9, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+void numpy_hwy(benchmark::State& state, KernelPath p) {
+  const ForcedPath forced(p);
+  const NumpyStream s(42, {1, 100});
+  for (auto _ : state) benchmark::DoNotOptimize(sum_numpy_hwy(s, 0, 0, kDraws / 4));
+  state.counters["ns_per_number"] = benchmark::Counter(double(kDraws / 4) * 1e-9, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+void philox_hwy(benchmark::State& state, KernelPath p) {
+  const ForcedPath forced(p);
+  const std::uint64_t blocks = std::uint64_t{1} << 22;
+  for (auto _ : state) benchmark::DoNotOptimize(philox_floor_hwy(blocks));
+  state.counters["ns_per_number"] = benchmark::Counter(double(blocks) * 1e-9, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+void register_paths() {
+  for (KernelPath p : kernel_paths_available()) {
+    if (p == KernelPath::kPortable) continue;
+    const std::string name = kernel_path_name(p);
+    benchmark::RegisterBenchmark(("fast_hwy/" + name).c_str(), fast_hwy, p)->Unit(benchmark::kMillisecond)->UseRealTime();
+    benchmark::RegisterBenchmark(("numpy_hwy/" + name).c_str(), numpy_hwy, p)->Unit(benchmark::kMillisecond)->UseRealTime();
+    benchmark::RegisterBenchmark(("philox_hwy/" + name).c_str(), philox_hwy, p)->Unit(benchmark::kMillisecond)->UseRealTime();
+  }
+}
+
 void threads(benchmark::State& state, StreamKind stream) {
   Config c;
   c.stream = stream;
@@ -57,6 +94,7 @@ void threads(benchmark::State& state, StreamKind stream) {
   state.counters["ns_per_number"] = benchmark::Counter(draws * 1e-9, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
+#if defined(__x86_64__)
 /// The fast stream's floor: Philox4x32-10 alone, as the kernels run it (kStep groups of
 /// eight blocks per step), words only xor-ed together. ns per block of four words: a
 /// mode drawing v values per block cannot beat (this / v) per value.
@@ -76,6 +114,8 @@ void philox_floor(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(philox_blocks(philox, blocks));
   state.counters["ns_per_number"] = benchmark::Counter(double(blocks) * 1e-9, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
+
+#endif
 
 /// The spans of the table in docs/performance.md, as ranges [0, s − 1] (full int64 for 2^64).
 struct SpanCase {
@@ -185,10 +225,11 @@ void register_spans() {
 }
 }  // namespace
 
+#if defined(__x86_64__)
 BENCHMARK(philox_floor)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(fast_avx512)->Unit(benchmark::kMillisecond)->UseRealTime();
+#endif
 BENCHMARK(fast_portable)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(numpy_avx512)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(numpy_portable)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(threads, fast, StreamKind::kFast)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(threads, numpy, StreamKind::kNumpy)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
@@ -204,6 +245,10 @@ BENCHMARK_CAPTURE(tails, block_by_block, 1)->Arg(1)->Unit(benchmark::kMillisecon
 BENCHMARK_CAPTURE(tails, kernel, 2)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 int main(int argc, char** argv) {
+  // TALLY_BENCH_HWY=1: the avx512 path runs Highway's kernels, not the hand-written ones.
+  if (const char* hwy = std::getenv("TALLY_BENCH_HWY"); hwy != nullptr && std::string(hwy) == "1")
+    set_hand_written_avx512(false);
+  register_paths();
   register_spans();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

@@ -67,6 +67,7 @@ io::StartRecord start_template(int argc, char** argv) {
   s.slurm_array_job_id = env("SLURM_ARRAY_JOB_ID");
   s.slurm_array_task_id = env("SLURM_ARRAY_TASK_ID");
   s.slurm_step_id = env("SLURM_STEP_ID");
+  s.kernel_path = core::kernel_path_name();  // rank 0's: the path this start's coordinator ran
   return s;
 }
 

@@ -61,7 +61,7 @@ io::Json run_json(const io::RunRecord& r, const std::string& file, int exit_code
                       {"hosts", s.hosts}, {"slurm_job_id", s.slurm_job_id},
                       {"slurm_array_job_id", s.slurm_array_job_id}, {"slurm_array_task_id", s.slurm_array_task_id},
                       {"slurm_step_id", s.slurm_step_id}, {"exit_code", s.exit_code},
-                      {"command_line", s.command_line}, {"user", s.user}});
+                      {"command_line", s.command_line}, {"user", s.user}, {"kernel_path", s.kernel_path}});
   j["starts"] = std::move(starts);
   io::Json lost = io::Json::array();
   for (const auto& x : r.lost)
@@ -100,9 +100,10 @@ void print_run_summary(const io::RunRecord& r, const std::string& file, int exit
              r.elapsed_seconds, r.restarts);
   for (std::size_t i = 0; i < r.starts.size(); ++i) {
     const auto& s = r.starts[i];
-    fmt::print("start {:<7} {} .. {}  {} x {} on {}  exit {}{}\n", i, s.start_utc, s.end_utc.empty() ? "?" : s.end_utc,
+    fmt::print("start {:<7} {} .. {}  {} x {} on {}  exit {}{}{}\n", i, s.start_utc, s.end_utc.empty() ? "?" : s.end_utc,
                s.ranks, s.threads, s.hosts.empty() ? "?" : s.hosts, s.exit_code,
-               s.slurm_job_id.empty() ? "" : "  slurm job " + s.slurm_job_id);
+               s.slurm_job_id.empty() ? "" : "  slurm job " + s.slurm_job_id,
+               s.kernel_path.empty() ? "" : "  kernel " + s.kernel_path);
   }
   for (const auto& x : r.lost)
     fmt::print("lost          rank {} on {} at {:.1f} s of start {} ({}); {} chunk(s) recomputed by others\n", x.rank,

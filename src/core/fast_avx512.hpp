@@ -1,6 +1,6 @@
 #pragma once
-// Pieces shared by the fast stream's AVX-512 code (kernel_fast_avx512.cpp and
-// histogram_avx512.cpp): Philox4x32-10 on eight blocks per register, several groups
+// Pieces of the fast stream's hand-written AVX-512 code (kernel_fast_avx512.cpp and the
+// benchmarks' Philox floor): Philox4x32-10 on eight blocks per register, several groups
 // interleaved, division by a packed span, and packed mode's word → value step with its
 // out-of-line rejection check. Include only from AVX-512 files.
 #include <cstdint>

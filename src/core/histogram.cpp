@@ -18,8 +18,8 @@ std::string histogram_problem(const Config& c) {
 }
 
 void add_counts(const FastStream& s, TaskId t, IndexRange r, std::span<std::int64_t> counts) {
-  if (s.mode() == FastStream::Mode::kPacked && use_avx512()) return add_counts_avx512(s, t, r, counts);
-  add_counts_portable(s, t, r, counts);
+  if (s.mode() != FastStream::Mode::kPacked || !simd_allowed()) return add_counts_portable(s, t, r, counts);
+  add_counts_hwy(s, t, r, counts);
 }
 
 void add_counts_portable(const FastStream& s, TaskId t, IndexRange r, std::span<std::int64_t> counts) {
@@ -49,8 +49,8 @@ void add_counts_portable(const FastStream& s, TaskId t, IndexRange r, std::span<
 }
 
 void add_counts(const NumpyStream& s, TaskId t, IndexRange r, std::span<std::int64_t> counts) {
-  if (s.mode() == NumpyStream::Mode::kLemire32 && use_avx512()) return add_counts_avx512(s, t, r, counts);
-  add_counts_portable(s, t, r, counts);
+  if (s.mode() == NumpyStream::Mode::kConstant || !simd_allowed()) return add_counts_portable(s, t, r, counts);
+  add_counts_hwy(s, t, r, counts);
 }
 
 void add_counts_portable(const NumpyStream& s, TaskId t, IndexRange r, std::span<std::int64_t> counts) {

@@ -26,8 +26,8 @@ ChunkSum sum_numpy_portable(const NumpyStream& s, TaskId t, Index a, Index b) {
 }
 
 ChunkSum sum_numpy(const NumpyStream& s, TaskId t, Index a, Index b) {
-  if (s.mode() != NumpyStream::Mode::kConstant && use_avx512()) return sum_numpy_avx512(s, t, a, b);
-  return sum_numpy_portable(s, t, a, b);
+  if (s.mode() == NumpyStream::Mode::kConstant || !simd_allowed()) return sum_numpy_portable(s, t, a, b);
+  return sum_numpy_hwy(s, t, a, b);
 }
 
 }  // namespace tally::core

@@ -57,6 +57,7 @@ void write_history(const h5::Id& file, const RunRecord& r) {
   h5::write_dataset(file, "starts/exit_code", column<std::int64_t>(st, [](S s) { return s.exit_code; }));
   h5::write_dataset(file, "starts/command_line", column<std::string>(st, [](S s) { return s.command_line; }));
   h5::write_dataset(file, "starts/user", column<std::string>(st, [](S s) { return s.user; }));
+  h5::write_dataset(file, "starts/kernel_path", column<std::string>(st, [](S s) { return s.kernel_path; }));
   using L = const LostRank&;
   const auto& lo = r.lost;
   h5::write_dataset(file, "lost/start", column<std::int64_t>(lo, [](L l) { return l.start; }));
@@ -81,9 +82,12 @@ void read_history(const h5::Id& file, RunRecord& r) {
   const auto exit_code = h5::read_int64s(file, "starts/exit_code", n);
   const auto command = h5::read_strings(file, "starts/command_line", n);
   const auto user = h5::read_strings(file, "starts/user", n);
+  // Files written before the kernel path was recorded per start have no such column.
+  const auto kernel = h5::exists(file, "starts/kernel_path") ? h5::read_strings(file, "starts/kernel_path", n)
+                                                              : std::vector<std::string>(n);
   for (std::size_t i = 0; i < n; ++i)
     r.starts.push_back({start_utc[i], end_utc[i], ranks[i], threads[i], hosts[i], job[i], array_job[i], array_task[i],
-                        step[i], exit_code[i], command[i], user[i]});
+                        step[i], exit_code[i], command[i], user[i], kernel[i]});
   const auto m = h5::dataset_length(file, "lost/rank", kMaxHistoryRows);
   const auto start = h5::read_int64s(file, "lost/start", m);
   const auto rank = h5::read_int64s(file, "lost/rank", m);

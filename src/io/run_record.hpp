@@ -27,6 +27,7 @@ struct StartRecord {
   std::string slurm_job_id, slurm_array_job_id, slurm_array_task_id, slurm_step_id;
   std::int64_t exit_code = -1;     ///< 0 complete, 85 stopped, 1 failed, -1 still running
   std::string command_line, user;
+  std::string kernel_path;         ///< the kernel path rank 0 ran ("avx2", …); empty in older files
 };
 
 /// A worker declared lost in-job; its outstanding chunks went to the living ranks.

@@ -9,12 +9,26 @@
 #include <random>
 #include <vector>
 
+#include "core/cpu.hpp"
 #include "core/kernel.hpp"
 #include "core/stream_fast.hpp"
 #include "core/stream_numpy.hpp"
 
 namespace tally::core {
 namespace {
+
+/// Runs body(path) on every kernel path this CPU runs, each forced in turn, then puts
+/// back the path the process had.
+template <class Body>
+void on_every_path(Body&& body) {
+  const KernelPath before = kernel_path();
+  for (KernelPath p : kernel_paths_available()) {
+    set_kernel_path(p);
+    ASSERT_EQ(kernel_path(), p);
+    body(p);
+  }
+  set_kernel_path(before);
+}
 
 using Counts = std::vector<std::int64_t>;
 
@@ -43,18 +57,18 @@ TEST(Histogram, FastPathsEqualValueByValueCounts) {
       add_counts(s, t, {a, b}, best);
       EXPECT_EQ(portable, expected) << lo << ":" << hi << " [" << a << "," << b << ")";
       EXPECT_EQ(best, expected) << lo << ":" << hi << " [" << a << "," << b << ")";
-      if (cpu_has_avx512()) {
-        Counts vector(expected.size(), 0);
-        add_counts_avx512(s, t, {a, b}, vector);
-        EXPECT_EQ(vector, expected) << lo << ":" << hi << " [" << a << "," << b << ")";
-      }
+      on_every_path([&](KernelPath p) {
+        Counts simd(expected.size(), 0), chosen(expected.size(), 0);
+        add_counts_hwy(s, t, {a, b}, simd);
+        add_counts(s, t, {a, b}, chosen);
+        EXPECT_EQ(simd, expected) << kernel_path_name(p) << " " << lo << ":" << hi << " [" << a << "," << b << ")";
+        EXPECT_EQ(chosen, expected) << kernel_path_name(p);
+      });
     }
   }
-  if (!cpu_has_avx512()) GTEST_SKIP() << "this CPU has no AVX-512: the vector histogram is not tested here";
 }
 
 TEST(Histogram, RejectedWordsAreCountedAsTheirReplacements) {
-  if (!cpu_has_avx512()) GTEST_SKIP() << "this CPU has no AVX-512: the vector histogram is not tested here";
   // Spans whose words are rejected often enough to find (p = 2.3e-4, 2.3e-4, 9.1e-5).
   for (const Range range : {Range{1, 100}, Range{0, 999}, Range{1, 3}}) {
     const FastStream s(42, range);
@@ -63,9 +77,12 @@ TEST(Histogram, RejectedWordsAreCountedAsTheirReplacements) {
       if (!s.packed_rejects(s.block(3, j / 4)[j % 4])) continue;
       ++found;
       const Index k = s.digits(), a = j * k > 2000 ? j * k - 2000 : 0, b = j * k + 3000;
-      Counts vector(std::size_t(range.span()), 0);
-      add_counts_avx512(s, 3, {a, b}, vector);
-      EXPECT_EQ(vector, value_by_value(s, 3, {a, b})) << range.hi << " word " << j;
+      const Counts expected = value_by_value(s, 3, {a, b});
+      on_every_path([&](KernelPath p) {
+        Counts simd(std::size_t(range.span()), 0);
+        add_counts_hwy(s, 3, {a, b}, simd);
+        EXPECT_EQ(simd, expected) << kernel_path_name(p) << " " << range.hi << " word " << j;
+      });
     }
     EXPECT_EQ(found, 3) << range.hi;
   }
@@ -91,11 +108,11 @@ TEST(Histogram, NumpyChunksAndTailsEqualAcceptedUnitCounts) {
     add_counts(s, 2, {a, b}, best);
     EXPECT_EQ(portable, expected) << range.hi;
     EXPECT_EQ(best, expected) << range.hi;
-    if (cpu_has_avx512()) {
-      Counts vector(expected.size(), 0);
-      add_counts_avx512(s, 2, {a, b}, vector);
-      EXPECT_EQ(vector, expected) << range.hi;
-    }
+    on_every_path([&](KernelPath p) {
+      Counts simd(expected.size(), 0);
+      add_counts_hwy(s, 2, {a, b}, simd);
+      EXPECT_EQ(simd, expected) << kernel_path_name(p) << " " << range.hi;
+    });
     // The tail: the next 700 accepted units from unit b on.
     std::uint64_t need = 700;
     for (Index u = b; need > 0; ++u) {
@@ -108,7 +125,6 @@ TEST(Histogram, NumpyChunksAndTailsEqualAcceptedUnitCounts) {
     add_tail_counts(s, 2, b, 700, best);
     EXPECT_EQ(best, expected);
   }
-  if (!cpu_has_avx512()) GTEST_SKIP() << "this CPU has no AVX-512: the vector histogram is not tested here";
 }
 
 TEST(Histogram, ChunkCountsAgreeWithChunkSums) {

@@ -2,14 +2,32 @@
 // ranges, spans and edges, rejected words and values included.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <climits>
+#include <cstdlib>
 #include <random>
 
+#include <hwy/targets.h>
+
+#include "core/cpu.hpp"
 #include "core/kernel.hpp"
 #include "core/kernel_fast.hpp"
 
 namespace tally::core {
 namespace {
+
+/// Runs body(path) on every kernel path this CPU runs, each forced in turn, then puts
+/// back the path the process had.
+template <class Body>
+void on_every_path(Body&& body) {
+  const KernelPath before = kernel_path();
+  for (KernelPath p : kernel_paths_available()) {
+    set_kernel_path(p);
+    ASSERT_EQ(kernel_path(), p);
+    body(p);
+  }
+  set_kernel_path(before);
+}
 
 struct Case {
   std::int64_t lo, hi;
@@ -57,8 +75,25 @@ TEST(KernelFast, PortablePathEqualsTheScalarDefinition) {
   }
 }
 
-TEST(KernelFast, Avx512PathEqualsTheScalarDefinition) {
-  if (!cpu_has_avx512()) GTEST_SKIP() << "this CPU has no AVX-512: the vector kernels are not tested here";
+TEST(KernelFast, EveryPathEqualsTheScalarDefinition) {
+  on_every_path([](KernelPath p) {
+    std::mt19937_64 rng(20261206);
+    for (const auto& span : kSpans) {
+      for (int trial = 0; trial < 8; ++trial) {
+        const FastStream s(u128(rng()) << 64 | rng(), {span.lo, span.hi});
+        const TaskId t = trial == 0 ? ~TaskId{0} >> 1 : rng() % 1000;
+        const Index a = trial == 1 ? 0 : rng() % 5000, b = a + 40 + rng() % 8000;
+        const auto expected = s.sum_scalar(t, a, b);
+        EXPECT_EQ(sum_fast_hwy(s, t, a, b), expected)
+            << kernel_path_name(p) << " " << span.lo << ":" << span.hi << " [" << a << "," << b << ")";
+        EXPECT_EQ(sum_fast(s, t, a, b), expected) << kernel_path_name(p);
+      }
+    }
+  });
+}
+
+TEST(KernelFast, HandWrittenAvx512PathEqualsTheScalarDefinition) {
+  if (!cpu_has_avx512()) GTEST_SKIP() << "this CPU has no AVX-512: the hand-written kernels are not tested here";
   std::mt19937_64 rng(20261126);
   for (const auto& span : kSpans) {
     for (int trial = 0; trial < 8; ++trial) {
@@ -84,6 +119,7 @@ TEST(KernelFast, RejectedWordsAreReplacedInPlace) {
     const Index a = j * 3 > 700 ? j * 3 - 700 : 0, b = j * 3 + 900;
     const auto expected = s.sum_scalar(3, a, b);
     EXPECT_EQ(sum_fast_portable(s, 3, a, b), expected);
+    on_every_path([&](KernelPath p) { EXPECT_EQ(sum_fast_hwy(s, 3, a, b), expected) << kernel_path_name(p); });
     if (cpu_has_avx512()) {
       EXPECT_EQ(sum_fast_avx512(s, 3, a, b), expected);
     }
@@ -103,9 +139,25 @@ TEST(KernelFast, RejectedWideValuesAreRetriedInPlace) {
   EXPECT_GT(rejected, 10);
   const auto expected = s.sum_scalar(2, 0, 4096);
   EXPECT_EQ(sum_fast_portable(s, 2, 0, 4096), expected);
+  on_every_path([&](KernelPath p) { EXPECT_EQ(sum_fast_hwy(s, 2, 0, 4096), expected) << kernel_path_name(p); });
   if (!cpu_has_avx512()) GTEST_SKIP() << "this CPU has no AVX-512: the vector kernels are not tested here";
   for (auto path : {RejectPath::kAuto, RejectPath::kRare, RejectPath::kMasked})
     EXPECT_EQ(sum_fast_avx512(s, 2, 0, 4096, path), expected) << int(path);
+}
+
+TEST(KernelFast, LongSumsAreExactAcrossVectorPiecesOnTheBestPath) {
+  // As below, for the Highway kernels (pieces of 2^24 blocks too). The piece loop is the
+  // same code on every target: the best one is enough (and keeps the test short).
+  on_every_path([](KernelPath p) {
+    if (p != kernel_paths_available().front() || p == KernelPath::kPortable) return;
+    for (const Case span : {Case{LLONG_MIN, LLONG_MAX}, Case{0, 4'000'000'000LL}, Case{1, 100}}) {
+      const FastStream s(11, {span.lo, span.hi});
+      const Index n = span.hi == 100 ? (Index{1} << 28) + 12345 : (Index{1} << 26) + 12345;
+      i128 parts = 0;
+      for (Index a = 3; a < n; a += Index{1} << 22) parts += sum_fast_hwy(s, 0, a, std::min(n, a + (Index{1} << 22))).sum;
+      EXPECT_EQ(sum_fast_hwy(s, 0, 3, n).sum, parts) << kernel_path_name(p) << " " << span.lo << ":" << span.hi;
+    }
+  });
 }
 
 TEST(KernelFast, LongSumsAreExactAcrossVectorPieces) {
@@ -160,8 +212,53 @@ TEST(KernelFast, SumsDoNotDependOnThreadsOrSplits) {
 }
 
 TEST(Cpu, KernelPathNameSaysWhichPathRuns) {
-  EXPECT_STREQ(kernel_path_name(), use_avx512() ? "avx512" : "portable");
-  EXPECT_EQ(use_avx512(), cpu_has_avx512() && simd_allowed());
+  EXPECT_STREQ(kernel_path_name(), kernel_path_name(kernel_path()));
+  EXPECT_EQ(simd_allowed(), kernel_path() != KernelPath::kPortable);
+  EXPECT_EQ(kernel_paths_available().back(), KernelPath::kPortable);
+}
+
+/// The Highway targets a path stands for.
+std::int64_t targets_of(KernelPath p) {
+  switch (p) {
+    case KernelPath::kSse4: return HWY_SSE4;
+    case KernelPath::kAvx2: return HWY_AVX2;
+    case KernelPath::kAvx512: return HWY_AVX3 | HWY_AVX3_DL;
+    case KernelPath::kNeon: return HWY_NEON;
+    case KernelPath::kSve: return HWY_SVE | HWY_SVE_256;
+    case KernelPath::kSve2: return HWY_SVE2 | HWY_SVE2_128;
+    case KernelPath::kPortable: break;
+  }
+  return HWY_SCALAR | HWY_EMU128;
+}
+
+TEST(Cpu, DispatcherTakesTheBestPathAndEveryForcedOne) {
+  // A CPU with AVX-512 or AVX2 must run them: fails (never skips) when the build or the
+  // dispatcher loses a path.
+  const auto paths = kernel_paths_available();
+  auto has = [&](KernelPath p) { return std::find(paths.begin(), paths.end(), p) != paths.end(); };
+#if defined(__x86_64__)
+  if (cpu_has_avx512()) {
+    EXPECT_EQ(paths.front(), KernelPath::kAvx512);
+  } else if (__builtin_cpu_supports("avx2")) {
+    EXPECT_EQ(paths.front(), KernelPath::kAvx2);
+  }
+  if (__builtin_cpu_supports("avx2")) {
+    EXPECT_TRUE(has(KernelPath::kAvx2));
+  }
+  if (__builtin_cpu_supports("sse4.2")) {
+    EXPECT_TRUE(has(KernelPath::kSse4));
+  }
+#elif defined(__aarch64__)
+  EXPECT_TRUE(has(KernelPath::kNeon));
+#endif
+  on_every_path([](KernelPath p) {
+    if (p == KernelPath::kPortable) return;  // the scalar definition, no Highway target
+    EXPECT_TRUE((hwy_dispatched_target() & targets_of(p)) != 0)
+        << kernel_path_name(p) << " ran Highway target " << hwy::TargetName(hwy_dispatched_target());
+  });
+  if (std::getenv("TALLY_KERNEL") == nullptr) {
+    EXPECT_EQ(kernel_path(), paths.front());
+  }
 }
 
 }  // namespace

@@ -6,11 +6,25 @@
 #include <climits>
 #include <random>
 
+#include "core/cpu.hpp"
 #include "core/kernel.hpp"
 #include "core/kernel_numpy.hpp"
 
 namespace tally::core {
 namespace {
+
+/// Runs body(path) on every kernel path this CPU runs, each forced in turn, then puts
+/// back the path the process had.
+template <class Body>
+void on_every_path(Body&& body) {
+  const KernelPath before = kernel_path();
+  for (KernelPath p : kernel_paths_available()) {
+    set_kernel_path(p);
+    ASSERT_EQ(kernel_path(), p);
+    body(p);
+  }
+  set_kernel_path(before);
+}
 
 // Every mode: 32-bit Lemire (tiny and near-half rejection rates), 2^32 (raw halves),
 // 64-bit Lemire (powers of two, rejection 1/4, about 1/2, threshold 1), the full
@@ -48,21 +62,21 @@ TEST(KernelNumpy, PortablePathEqualsTheScalarDefinition) {
   }
 }
 
-TEST(KernelNumpy, Avx512PathEqualsTheScalarDefinition) {
-  if (!cpu_has_avx512()) GTEST_SKIP() << "this CPU has no AVX-512: the vector kernels are not tested here";
-  std::mt19937_64 rng(8);
-  for (const auto& [lo, hi] : kSpans) {
-    for (int trial = 0; trial < 8; ++trial) {
-      const NumpyStream s(u128(rng()) << 64 | rng(), {lo, hi});
-      const TaskId t = trial == 0 ? ~TaskId{0} : rng() % (1ull << 40);
-      const Index a = trial == 1 ? 0 : rng() % 3000, b = a + 40 + rng() % 9000;
-      const auto expected = s.sum_scalar(t, a, b);
-      // Every rejection strategy must give the same bits on every span.
-      for (auto path : {RejectPath::kAuto, RejectPath::kRare, RejectPath::kMasked})
-        EXPECT_EQ(sum_numpy_avx512(s, t, a, b, path), expected)
-            << lo << ":" << hi << " [" << a << "," << b << ") path " << int(path);
+TEST(KernelNumpy, EveryPathEqualsTheScalarDefinition) {
+  on_every_path([](KernelPath p) {
+    std::mt19937_64 rng(9);
+    for (const auto& [lo, hi] : kSpans) {
+      for (int trial = 0; trial < 8; ++trial) {
+        const NumpyStream s(u128(rng()) << 64 | rng(), {lo, hi});
+        const TaskId t = trial == 0 ? ~TaskId{0} : rng() % (1ull << 40);
+        const Index a = trial == 1 ? 0 : rng() % 3000, b = a + 40 + rng() % 9000;
+        const auto expected = s.sum_scalar(t, a, b);
+        EXPECT_EQ(sum_numpy_hwy(s, t, a, b), expected)
+            << kernel_path_name(p) << " " << lo << ":" << hi << " [" << a << "," << b << ")";
+        EXPECT_EQ(sum_numpy(s, t, a, b), expected) << kernel_path_name(p);
+      }
     }
-  }
+  });
 }
 
 TEST(KernelNumpy, RejectionsAreCountedAndSkipped) {
@@ -73,29 +87,29 @@ TEST(KernelNumpy, RejectionsAreCountedAndSkipped) {
     const auto expected = s.sum_scalar(5, 17, 4113);
     EXPECT_GT(expected.missing, 1000u);
     EXPECT_EQ(sum_numpy_portable(s, 5, 17, 4113), expected);
-    if (!cpu_has_avx512()) GTEST_SKIP() << "this CPU has no AVX-512: the vector kernels are not tested here";
-    for (auto path : {RejectPath::kAuto, RejectPath::kRare, RejectPath::kMasked})
-      EXPECT_EQ(sum_numpy_avx512(s, 5, 17, 4113, path), expected) << int(path);
+    on_every_path([&](KernelPath p) { EXPECT_EQ(sum_numpy_hwy(s, 5, 17, 4113), expected) << kernel_path_name(p); });
   }
 }
 
-TEST(KernelNumpy, LongSumsAreExactAcrossVectorPieces) {
-  // The vector loop runs 2^24 blocks at a time (2^26 or 2^27 units): sums over several
-  // such pieces, started off a block boundary, must equal the sum of small parts.
-  if (!cpu_has_avx512()) GTEST_SKIP() << "this CPU has no AVX-512: the vector kernels are not tested here";
-  for (const auto& [range, n] : {std::pair{Range{LLONG_MIN, LLONG_MAX}, (Index{1} << 27) + 12345},
-                                 std::pair{Range{0, (1LL << 32) - 1}, (Index{1} << 28) + 12345},
-                                 std::pair{Range{-9, 1LL << 40}, (Index{1} << 27) + 12345}}) {
-    const NumpyStream s(13, range);
-    ChunkSum parts;
-    for (Index a = 3; a < n; a += Index{1} << 22) {
-      const auto part = sum_numpy_avx512(s, 0, a, std::min(n, a + (Index{1} << 22)));
-      parts.sum += part.sum;
-      parts.missing += part.missing;
+TEST(KernelNumpy, LongSumsAreExactAcrossVectorPiecesOnTheBestPath) {
+  // The piece loop is the same code on every target: the best one is enough.
+  on_every_path([](KernelPath p) {
+    if (p != kernel_paths_available().front() || p == KernelPath::kPortable) return;
+    for (const auto& [range, n] : {std::pair{Range{LLONG_MIN, LLONG_MAX}, (Index{1} << 27) + 12345},
+                                   std::pair{Range{-9, 1LL << 40}, (Index{1} << 27) + 12345}}) {
+      const NumpyStream s(13, range);
+      ChunkSum parts;
+      for (Index a = 3; a < n; a += Index{1} << 22) {
+        const auto part = sum_numpy_hwy(s, 0, a, std::min(n, a + (Index{1} << 22)));
+        parts.sum += part.sum;
+        parts.missing += part.missing;
+      }
+      EXPECT_EQ(sum_numpy_hwy(s, 0, 3, n), parts) << kernel_path_name(p) << " " << range.lo << ":" << range.hi;
     }
-    EXPECT_EQ(sum_numpy_avx512(s, 0, 3, n), parts) << range.lo << ":" << range.hi;
-  }
+  });
 }
+
+void tails_are_the_first_accepted_values();
 
 /// The task's sum by NumPy's definition: its first n accepted values, one unit at a time.
 i128 first_accepted_values(const NumpyStream& s, TaskId t, Index n) {
@@ -111,7 +125,11 @@ i128 first_accepted_values(const NumpyStream& s, TaskId t, Index n) {
 
 TEST(KernelNumpy, TaskSumPlusTailIsTheFirstAcceptedValues) {
   // Spans in (2^31, 2^32) and 10^19 reject up to half the units: their tails are long
-  // enough to run through the vector kernel in several rounds.
+  // enough to run through the vector kernel in several rounds. On every path.
+  on_every_path([](KernelPath) { tails_are_the_first_accepted_values(); });
+}
+
+void tails_are_the_first_accepted_values() {
   for (const Range range : {Range{1, 100}, Range{0, 1LL << 31}, Range{-3, 3'000'000'000LL},
                             Range{-5'000'000'000'000'000'000LL, 4'999'999'999'999'999'999LL}, Range{LLONG_MIN, LLONG_MAX}}) {
     Config c;

@@ -100,10 +100,10 @@ def build(path, tasks=3, samples=1000, lo=1, hi=100, seed=5, stream="fast", chun
                 start_utc="2026-11-25T07:00:00Z", end_utc="2026-11-25T07:00:01Z", ranks=ranks, threads=1,
                 hosts=",".join(dict.fromkeys(hosts)), slurm_job_id="", slurm_array_job_id="",
                 slurm_array_task_id="", slurm_step_id="", exit_code=0 if status == "complete" else 85,
-                command_line="tally run", user="tester")]
+                command_line="tally run", user="tester", kernel_path="avx2")]
             for name in ("start_utc", "end_utc", "hosts", "slurm_job_id", "slurm_array_job_id", "slurm_array_task_id",
-                         "slurm_step_id", "command_line", "user"):
-                f[f"starts/{name}"] = strings([s[name] for s in starts])
+                         "slurm_step_id", "command_line", "user", "kernel_path"):
+                f[f"starts/{name}"] = strings([s.get(name, "") for s in starts])
             for name in ("ranks", "threads", "exit_code"):
                 f[f"starts/{name}"] = np.array([s[name] for s in starts], dtype="<i8")
             lost = lost or []

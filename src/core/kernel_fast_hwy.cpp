@@ -1,0 +1,410 @@
+// The fast stream's vector kernels, written once against Highway and compiled per target
+// (foreach_target.h re-includes this file once per target; HWY_DYNAMIC_DISPATCH picks
+// the best one this CPU runs, or the one TALLY_KERNEL names: see cpu.hpp).
+// - Packed mode: every lane's word becomes v = (w·M) >> 32, its base-s digit sum comes
+//   from v − (s−1)·Σ⌊v/s^i⌋ by multiply-shift division. Rejected words (p ≤ 2^-12) are
+//   summed like the others and corrected out of line by their (task, word) address, so
+//   the sum never depends on the split.
+// - Wide mode: two words make one 64-bit x per value, x·s as a 128-bit product from
+//   32×32 partial products; rejected values are retried out of line by their (task,
+//   value) address, exactly as FastStream::wide_offset does.
+// Results equal FastStream::sum_scalar bit for bit (tests/core/kernel_fast_test.cpp).
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "core/kernel_fast_hwy.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+#include "core/philox_hwy-inl.hpp"
+
+#ifndef TALLY_CORE_KERNEL_FAST_HWY_ONCE
+#define TALLY_CORE_KERNEL_FAST_HWY_ONCE
+#include <algorithm>
+#include <bit>
+#include <vector>
+
+#include "core/kernel_fast.hpp"
+#include "core/stream_fast.hpp"
+
+namespace tally::core::hwy_detail {
+/// floor(v / s) = (v · magic) >> shift for every v < 2^20 (Granlund–Montgomery with
+/// N = 20, l = ceil(log2 s): magic = ceil(2^(N+l) / s) < 2^21).
+struct Divider {
+  std::uint64_t magic;
+  int shift;
+  explicit Divider(std::uint32_t s) {
+    int l = 0;
+    while ((std::uint64_t{1} << l) < s) ++l;
+    shift = 20 + l;
+    magic = ((std::uint64_t{1} << shift) + s - 1) / s;
+  }
+};
+/// Blocks per call of a vector loop: a 64-bit lane then adds at most 2^24 · 4 numbers,
+/// each below 2^32, so no lane can overflow however long the range. Pieces add in 128 bits.
+inline constexpr std::uint64_t kPiece = std::uint64_t{1} << 24;
+/// Bits of the high half of (x·s) mod 2^64 that are all zero when it is below threshold.
+inline std::uint64_t candidate_bits(std::uint64_t threshold) {
+  const unsigned width = unsigned(std::bit_width(threshold));
+  return width <= 32 ? 0xffffffffu : 0xffffffffu & ~((std::uint64_t{1} << (width - 32)) - 1);
+}
+}  // namespace tally::core::hwy_detail
+#endif
+
+HWY_BEFORE_NAMESPACE();
+namespace tally::core::HWY_NAMESPACE {
+
+/// Which target this copy was compiled for (tests check that dispatch takes the best).
+std::int64_t FastTarget() { return HWY_TARGET; }
+
+#if HWY_TARGET == HWY_SCALAR
+// One lane is the portable path: the baseline goes there (GCC 12's EMU128 is broken).
+ChunkSum SumFast(const FastStream& s, TaskId t, Index a, Index b) { return sum_fast_portable(s, t, a, b); }
+std::uint64_t PhiloxFloor(std::uint64_t blocks) {
+  std::uint64_t acc = 0;
+  for (std::uint64_t b = 0; b < blocks; ++b) {
+    const auto w = philox4x32_10({std::uint32_t(b), std::uint32_t(b >> 32), 3, 0}, {1, 2});
+    acc ^= w[0] ^ w[1] ^ w[2];
+  }
+  return acc;
+}
+#else
+
+/// The fast stream's floor for benchmarks: Philox4x32-10 alone on `blocks` blocks (a
+/// multiple of Lanes(d)), as the kernels run it, words only xor-ed together.
+HWY_NOINLINE std::uint64_t PhiloxFloor(std::uint64_t blocks) {
+  const D64 d;
+  const Philox32Lanes philox({1, 2}, 3);
+  V64 acc = hn::Zero(d);
+  ForGroups<kFastStep>(blocks, [&]<int V>(std::uint64_t g, std::integral_constant<int, V>) HWY_ATTR {
+    V64 c[V][4];
+    philox.template operator()<V>(g, c);
+    for (int v = 0; v < V; ++v) acc = hn::Xor3(acc, c[v][0], hn::Xor(c[v][1], c[v][2]));
+  });
+  return hn::GetLane(hn::SumOfLanes(d, acc));
+}
+
+/// Packed mode: digit sums of blocks [first, first + blocks) (a multiple of Lanes(d), at
+/// most kPiece); `redo` gets the correction for rejected words (modulo 2^64). kDigits:
+/// digits per word known at compile time (0: read from the stream), which lets the
+/// compiler unroll the quotient chain for the common spans.
+template <bool kPow2, unsigned kDigits>
+HWY_NOINLINE std::uint64_t PackedBlocks(const FastStream& s, TaskId t, std::uint64_t first, std::uint64_t blocks,
+                                        std::uint64_t& redo) {
+  const D64 d;
+  const std::uint64_t n = hn::Lanes(d);
+  const Philox32Lanes philox(s.key(), t);
+  const unsigned k = kDigits != 0 ? kDigits : s.digits();
+  unsigned log2_s = 0;
+  while ((1u << log2_s) < s.span32()) ++log2_s;
+  const hwy_detail::Divider divider(s.span32());
+  const V64 modulus = hn::Set(d, s.word_modulus()), low32 = hn::Set(d, 0xffffffffu);
+  const V64 magic = hn::Set(d, divider.magic), zero = hn::Zero(d);
+  // 2^32 mod M < M ≤ 2^20: a rejected word has (w·M) mod 2^32 below 2^20, so its top 12
+  // low-half bits are zero. Those lanes are checked exactly out of line.
+  const V64 flag_bits = hn::Set(d, 0xfff00000u);
+  const int word_shift = int(32 - k * log2_s), shift = kPow2 ? int(log2_s) : divider.shift;
+
+  // Sum of digits of v = v − (s−1)·Σ⌊v/s^i⌋: v and the quotients accumulate apart.
+  V64 acc_v = zero, acc_q = zero;
+  std::uint64_t correction = 0;
+  ForGroups<kFastStep>(blocks, [&]<int V>(std::uint64_t g, std::integral_constant<int, V>) HWY_ATTR {
+    V64 c[V][4];
+    philox.template operator()<V>(first + g, c);
+    for (int u = 0; u < V; ++u) {
+      auto flagged = hn::FirstN(d, 0);
+      for (unsigned w = 0; w < 4; ++w) {
+        V64 v;
+        if constexpr (kPow2) {
+          v = hn::ShiftRightSame(hn::And(c[u][w], low32), word_shift);
+        } else {
+          const V64 m = Mul32(c[u][w], modulus);
+          flagged = hn::Or(flagged, hn::Eq(hn::And(m, flag_bits), zero));
+          v = hn::ShiftRight<32>(m);
+        }
+        V64 q = v;
+        for (unsigned i = 1; i < k; ++i) {
+          q = kPow2 ? hn::ShiftRightSame(q, shift) : hn::ShiftRightSame(Mul32(q, magic), shift);
+          acc_q = hn::Add(acc_q, q);
+        }
+        acc_v = hn::Add(acc_v, v);
+      }
+      if (!kPow2 && !hn::AllFalse(d, flagged)) [[unlikely]] {
+        HWY_ALIGN std::uint64_t raw[4][HWY_MAX_BYTES / 8];
+        for (unsigned w = 0; w < 4; ++w) hn::Store(c[u][w], d, raw[w]);
+        for (std::uint64_t l = 0; l < n; ++l) {
+          for (unsigned w = 0; w < 4; ++w) {
+            const auto word = std::uint32_t(raw[w][l]);
+            if (!s.packed_rejects(word)) continue;
+            const std::uint64_t j = 4 * (first + g + n * std::uint64_t(u) + l) + w;
+            const auto bad = std::uint32_t((std::uint64_t{word} * s.word_modulus()) >> 32);
+            correction += s.digit_sum(s.packed_value(t, j, word), 0, k) - s.digit_sum(bad, 0, k);
+          }
+        }
+      }
+    }
+  });
+  const std::uint64_t v = hn::GetLane(hn::SumOfLanes(d, acc_v)), q = hn::GetLane(hn::SumOfLanes(d, acc_q));
+  redo += correction;
+  return v - std::uint64_t(s.span32() - 1) * q;
+}
+
+ChunkSum SumPacked(const FastStream& s, TaskId t, Index a, Index b) {
+  const D64 d;
+  const std::uint64_t n = hn::Lanes(d), per_block = 4 * std::uint64_t(s.digits());
+  // Whole groups of Lanes(d) blocks inside [a, b) go to the vector loop; edges to the portable path.
+  const std::uint64_t first_block = (a + per_block - 1) / per_block, end_block = b / per_block;
+  if (end_block < first_block + n) return sum_fast_portable(s, t, a, b);
+  const std::uint64_t blocks = (end_block - first_block) / n * n;
+  const Index mid_begin = first_block * per_block, mid_end = (first_block + blocks) * per_block;
+  const bool pow2 = (s.span32() & (s.span32() - 1)) == 0;
+  using Kernel = std::uint64_t (*)(const FastStream&, TaskId, std::uint64_t, std::uint64_t, std::uint64_t&);
+  Kernel kernel = pow2 ? &PackedBlocks<true, 0> : &PackedBlocks<false, 0>;
+  if (!pow2) {
+    switch (s.digits()) {  // spans 11 … 2^20: one to five digits per word
+      case 1: kernel = &PackedBlocks<false, 1>; break;
+      case 2: kernel = &PackedBlocks<false, 2>; break;
+      case 3: kernel = &PackedBlocks<false, 3>; break;
+      case 4: kernel = &PackedBlocks<false, 4>; break;
+      case 5: kernel = &PackedBlocks<false, 5>; break;
+      default: break;
+    }
+  }
+  u128 digits = 0;
+  for (std::uint64_t p = 0; p < blocks; p += std::min(hwy_detail::kPiece, blocks - p)) {
+    std::uint64_t redo = 0;  // may stand for a negative correction: add it modulo 2^64
+    const std::uint64_t piece = std::min(hwy_detail::kPiece, blocks - p);
+    const std::uint64_t sum = kernel(s, t, first_block + p, piece, redo);
+    digits += std::uint64_t(sum + redo);  // a piece's digit sum is below 2^24 · 4 · 20 · 2^20 < 2^51
+  }
+  const i128 middle = i128{s.range().lo} * i128(mid_end - mid_begin) + i128(digits);
+  const auto head = sum_fast_portable(s, t, a, mid_begin), tail = sum_fast_portable(s, t, mid_end, b);
+  return {middle + head.sum + tail.sum, 0};
+}
+
+/// Spans below 2^32 need two partial products, larger ones four; 2^64 none.
+enum class WideSpan { kSmall, kBig, kFull };
+
+/// Wide mode: sum of the offsets of values [2·first, 2·(first + blocks)). kMasked (spans
+/// rejecting p ≥ 2^-16 of their draws): rejected lanes are masked exactly and their
+/// (value, attempt) pairs queued; full vectors of them get their next attempt together,
+/// so spans rejecting up to half their draws stay vector code. Otherwise a one-test
+/// superset of the rejected lanes is checked and corrected out of line (rare).
+template <WideSpan S, bool kMasked>
+HWY_NOINLINE u128 WideBlocks(const FastStream& s, TaskId t, std::uint64_t first, std::uint64_t blocks) {
+  const D64 d;
+  const std::uint64_t n = hn::Lanes(d);
+  const Philox32Lanes philox(s.key(), t);
+  const V64 low32 = hn::Set(d, 0xffffffffu), zero = hn::Zero(d);
+  const V64 span_lo = hn::Set(d, s.span64() & 0xffffffffu), span_hi = hn::Set(d, s.span64() >> 32);
+  // (x·s) mod 2^64 < threshold leaves these bits of its high half zero: a superset of
+  // the rejected lanes, checked exactly out of line (rare for most spans).
+  const V64 flag_bits = hn::Set(d, hwy_detail::candidate_bits(s.wide_threshold()));
+  const bool can_reject = S != WideSpan::kFull && s.wide_threshold() != 0;
+  // d < 2^32 (small spans) in acc_lo; wider d as low and high 32-bit halves.
+  V64 acc_lo = zero, acc_hi = zero;
+  u128 correction = 0;  // modulo 2^128
+  const V64 one = hn::Set(d, 1), threshold = hn::Set(d, s.wide_threshold());
+  // d = ⌊x·s / 2^64⌋ and (x·s) mod 2^64 of every lane.
+  auto lemire = [&](V64 x, V64& lo) HWY_ATTR __attribute__((always_inline)) {
+    const V64 p00 = Mul32(x, span_lo), x_hi = hn::ShiftRight<32>(x);
+    if constexpr (S == WideSpan::kSmall) {
+      const V64 mid = hn::Add(Mul32(x_hi, span_lo), hn::ShiftRight<32>(p00));
+      lo = hn::Or(hn::ShiftLeft<32>(mid), hn::And(p00, low32));
+      return hn::ShiftRight<32>(mid);
+    } else {
+      const V64 t0 = hn::Add(Mul32(x, span_hi), hn::ShiftRight<32>(p00));
+      const V64 t1 = hn::Add(Mul32(x_hi, span_lo), hn::And(t0, low32));
+      lo = hn::Or(hn::ShiftLeft<32>(t1), hn::And(p00, low32));
+      return hn::Add(hn::Add(Mul32(x_hi, span_hi), hn::ShiftRight<32>(t0)), hn::ShiftRight<32>(t1));
+    }
+  };
+  auto add = [&](V64 dd) HWY_ATTR __attribute__((always_inline)) {
+    if constexpr (S == WideSpan::kSmall) {
+      acc_lo = hn::Add(acc_lo, dd);
+    } else {
+      acc_lo = hn::Add(acc_lo, hn::And(dd, low32));
+      acc_hi = hn::Add(acc_hi, hn::ShiftRight<32>(dd));
+    }
+  };
+  // The retry queue: two buffers, the fresh one takes new rejections while a pass reads
+  // the other. A pass runs once the fresh one holds kPassAt values, which keeps both far
+  // below kCapacity (a group step adds at most 2 · kFastStep · Lanes ≤ 2^8 values).
+  static constexpr std::size_t kCapacity = 2048, kPassAt = 512, kSlack = HWY_MAX_BYTES / 8;
+  std::vector<std::uint64_t> queue_storage(kMasked ? 4 * (kCapacity + kSlack) : 0);
+  std::uint64_t* units_of[2] = {queue_storage.data(), queue_storage.data() + (kCapacity + kSlack)};
+  std::uint64_t* attempts_of[2] = {queue_storage.data() + 2 * (kCapacity + kSlack),
+                                   queue_storage.data() + 3 * (kCapacity + kSlack)};
+  std::size_t size_of[2] = {0, 0};
+  int fresh = 0;
+  auto push = [&](hn::Mask<D64> m, V64 units, V64 attempts) HWY_ATTR __attribute__((always_inline)) {
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+    const std::size_t k = hn::CompressStore(units, m, d, units_of[fresh] + size_of[fresh]);
+    hn::CompressStore(attempts, m, d, attempts_of[fresh] + size_of[fresh]);
+    size_of[fresh] += k;
+#else
+    // Highway 1.0.3's CompressStore copies a 512-byte table onto the stack per call on
+    // AVX2 (measured: span 10^19 at 35 ns per number); a few lanes are cheaper by hand.
+    if (hn::AllFalse(d, m)) return;
+    HWY_ALIGN std::uint64_t u_lanes[HWY_MAX_BYTES / 8], a_lanes[HWY_MAX_BYTES / 8], flags[HWY_MAX_BYTES / 8];
+    hn::Store(units, d, u_lanes);
+    hn::Store(attempts, d, a_lanes);
+    hn::Store(hn::VecFromMask(d, m), d, flags);
+    for (std::size_t l = 0; l < n; ++l) {
+      if (flags[l] == 0) continue;
+      units_of[fresh][size_of[fresh]] = u_lanes[l];
+      attempts_of[fresh][size_of[fresh]++] = a_lanes[l];
+    }
+#endif
+  };
+  auto pass = [&]() HWY_ATTR __attribute__((always_inline)) {
+    const int aged = fresh;
+    fresh = 1 - fresh;
+    size_of[fresh] = 0;
+    const std::size_t full = size_of[aged] / n * n;
+    for (std::size_t i = 0; i < full; i += n) {
+      const V64 j[1] = {hn::LoadU(d, units_of[aged] + i)}, a[1] = {hn::LoadU(d, attempts_of[aged] + i)};
+      V64 c[1][4];
+      philox.template retry<1>(j, a, c);
+      V64 lo;
+      const V64 dd = lemire(hn::Or(hn::And(c[0][0], low32), hn::ShiftLeft<32>(c[0][1])), lo);
+      const auto rejected = LessU64(lo, threshold);
+      add(hn::IfThenZeroElse(rejected, dd));
+      push(rejected, j[0], hn::Add(a[0], one));
+    }
+    for (std::size_t i = full; i < size_of[aged]; ++i) {
+      units_of[fresh][size_of[fresh]] = units_of[aged][i];
+      attempts_of[fresh][size_of[fresh]++] = attempts_of[aged][i];
+    }
+  };
+  ForGroups<kFastStep>(blocks, [&]<int V>(std::uint64_t g, std::integral_constant<int, V>) HWY_ATTR {
+    V64 c[V][4];
+    philox.template operator()<V>(first + g, c);
+    for (int u = 0; u < V; ++u) {
+      // Value 2b takes words 0, 1 of block b; value 2b + 1 words 2, 3.
+      const V64 xs[2] = {hn::Or(hn::And(c[u][0], low32), hn::ShiftLeft<32>(c[u][1])),
+                         hn::Or(hn::And(c[u][2], low32), hn::ShiftLeft<32>(c[u][3]))};
+      auto flagged = hn::FirstN(d, 0);
+      if constexpr (kMasked && S != WideSpan::kFull) {
+        const V64 lane_blocks = hn::Iota(d, first + g + n * std::uint64_t(u));
+        for (unsigned v = 0; v < 2; ++v) {
+          V64 lo;
+          const V64 dd = lemire(xs[v], lo);
+          const auto rejected = LessU64(lo, threshold);
+          add(hn::IfThenZeroElse(rejected, dd));
+          // Value 2b + v of lane l's block b waits for attempt 1.
+          push(rejected, hn::Add(hn::ShiftLeft<1>(lane_blocks), hn::Set(d, v)), one);
+        }
+        continue;
+      }
+      for (unsigned v = 0; v < 2; ++v) {
+        const V64 x = xs[v];
+        if constexpr (S == WideSpan::kFull) {
+          acc_lo = hn::Add(acc_lo, hn::And(x, low32));
+          acc_hi = hn::Add(acc_hi, hn::ShiftRight<32>(x));
+        } else if constexpr (S == WideSpan::kSmall) {
+          const V64 p00 = Mul32(x, span_lo), p10 = Mul32(hn::ShiftRight<32>(x), span_lo);
+          const V64 mid = hn::Add(p10, hn::ShiftRight<32>(p00));  // (x·s) >> 32
+          if (can_reject) flagged = hn::Or(flagged, hn::Eq(hn::And(mid, flag_bits), zero));
+          acc_lo = hn::Add(acc_lo, hn::ShiftRight<32>(mid));
+        } else {
+          const V64 x_hi = hn::ShiftRight<32>(x);
+          const V64 p00 = Mul32(x, span_lo), p01 = Mul32(x, span_hi);
+          const V64 p10 = Mul32(x_hi, span_lo), p11 = Mul32(x_hi, span_hi);
+          const V64 t0 = hn::Add(p01, hn::ShiftRight<32>(p00));
+          const V64 t1 = hn::Add(p10, hn::And(t0, low32));  // low half: bits 32-63 of x·s
+          if (can_reject) flagged = hn::Or(flagged, hn::Eq(hn::And(t1, flag_bits), zero));
+          const V64 dd = hn::Add(hn::Add(p11, hn::ShiftRight<32>(t0)), hn::ShiftRight<32>(t1));
+          acc_lo = hn::Add(acc_lo, hn::And(dd, low32));
+          acc_hi = hn::Add(acc_hi, hn::ShiftRight<32>(dd));
+        }
+      }
+      if (!kMasked && S != WideSpan::kFull && !hn::AllFalse(d, flagged)) [[unlikely]] {
+        HWY_ALIGN std::uint64_t raw[2][HWY_MAX_BYTES / 8];
+        hn::Store(xs[0], d, raw[0]);
+        hn::Store(xs[1], d, raw[1]);
+        for (std::uint64_t l = 0; l < n; ++l) {
+          for (unsigned v = 0; v < 2; ++v) {
+            const std::uint64_t x = raw[v][l];
+            if (!s.wide_rejects(x)) continue;
+            const Index value = 2 * (first + g + n * std::uint64_t(u) + l) + v;
+            correction += s.wide_offset(t, value, x);
+            correction -= std::uint64_t((u128{x} * s.span64()) >> 64);
+          }
+        }
+      }
+    }
+    if constexpr (kMasked) {
+      if (size_of[fresh] >= kPassAt) pass();
+    }
+  });
+  if constexpr (kMasked) {
+    // Passes until less than a vector remains, then those one at a time from their
+    // current attempt, exactly as FastStream::wide_offset.
+    while (size_of[fresh] >= n) pass();
+    for (std::size_t i = 0; i < size_of[fresh]; ++i) {
+      for (auto a = std::uint32_t(attempts_of[fresh][i]);; ++a) {
+        const auto w = s.retry_block(t, units_of[fresh][i], a);
+        const std::uint64_t x = w[0] | (std::uint64_t{w[1]} << 32);
+        if (!s.wide_rejects(x)) {
+          correction += std::uint64_t((u128{x} * s.span64()) >> 64);
+          break;
+        }
+      }
+    }
+  }
+  HWY_ALIGN std::uint64_t lo[HWY_MAX_BYTES / 8], hi[HWY_MAX_BYTES / 8];
+  hn::Store(acc_lo, d, lo);
+  hn::Store(acc_hi, d, hi);
+  u128 out = correction;
+  for (std::uint64_t l = 0; l < n; ++l) out += u128{lo[l]} + (u128{hi[l]} << 32);
+  return out;
+}
+
+ChunkSum SumWide(const FastStream& s, TaskId t, Index a, Index b) {
+  const D64 d;
+  const std::uint64_t n = hn::Lanes(d);
+  const std::uint64_t first_block = (a + 1) / 2, end_block = b / 2;
+  if (end_block < first_block + n) return sum_fast_portable(s, t, a, b);
+  const std::uint64_t blocks = (end_block - first_block) / n * n;
+  const Index mid_begin = 2 * first_block, mid_end = 2 * (first_block + blocks);
+  const u128 span = s.range().span();
+  const bool masked = s.wide_threshold() >= (std::uint64_t{1} << 48);  // p ≥ 2^-16
+  auto* kernel = span == (u128{1} << 64)  ? &WideBlocks<WideSpan::kFull, false>
+                 : span < (u128{1} << 32) ? (masked ? &WideBlocks<WideSpan::kSmall, true> : &WideBlocks<WideSpan::kSmall, false>)
+                                          : (masked ? &WideBlocks<WideSpan::kBig, true> : &WideBlocks<WideSpan::kBig, false>);
+  u128 offsets = 0;
+  for (std::uint64_t p = 0; p < blocks; p += std::min(hwy_detail::kPiece, blocks - p))
+    offsets += kernel(s, t, first_block + p, std::min(hwy_detail::kPiece, blocks - p));
+  const i128 middle = i128{s.range().lo} * i128(mid_end - mid_begin) + i128(offsets);
+  const auto head = sum_fast_portable(s, t, a, mid_begin), tail = sum_fast_portable(s, t, mid_end, b);
+  return {middle + head.sum + tail.sum, 0};
+}
+
+ChunkSum SumFast(const FastStream& s, TaskId t, Index a, Index b) {
+  switch (s.mode()) {
+    case FastStream::Mode::kPacked: return SumPacked(s, t, a, b);
+    case FastStream::Mode::kWide: return SumWide(s, t, a, b);
+    case FastStream::Mode::kConstant: break;
+  }
+  return sum_fast_portable(s, t, a, b);
+}
+#endif  // HWY_TARGET != HWY_SCALAR
+
+}  // namespace tally::core::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace tally::core {
+HWY_EXPORT(SumFast);
+HWY_EXPORT(FastTarget);
+HWY_EXPORT(PhiloxFloor);
+
+std::uint64_t philox_floor_hwy(std::uint64_t blocks) { return HWY_DYNAMIC_DISPATCH(PhiloxFloor)(blocks); }
+
+ChunkSum sum_fast_hwy(const FastStream& s, TaskId t, Index a, Index b) {
+  return HWY_DYNAMIC_DISPATCH(SumFast)(s, t, a, b);
+}
+
+std::int64_t hwy_dispatched_target() { return HWY_DYNAMIC_DISPATCH(FastTarget)(); }
+
+}  // namespace tally::core
+#endif
