@@ -85,9 +85,12 @@ void Coordinator::checkpoint_if_due() {
 ExitCode Coordinator::run() {
   const std::uint64_t own_cap =
       (ranks_ > 1 ? kOwnBatchDrawsPerThread : Scheduler::kMaxBatchDrawsPerThread) * std::uint64_t(std::max(settings_.threads, 1));
-  const std::function<void()> tick = [this] {
+  // Between pieces of rank 0's own batch: stop requests, and the workers' messages
+  // (also threads-only: a stop is honoured within a piece, whatever --chunk is).
+  const core::Kernel::BetweenPieces between = [this] {
     check_stop();
     serve_if_due();
+    return !dispatch_.stopping();
   };
   int idle_rounds = 0;
   for (;;) {
@@ -95,8 +98,12 @@ ExitCode Coordinator::run() {
     serve();
     if (auto batch = dispatch_.next_own_batch(own_cap)) {
       idle_rounds = 0;
-      const BatchResult result = compute_batch(kernel_, *batch, settings_.threads, settings_.histogram,
-                                               transport_ != nullptr ? tick : std::function<void()>{});
+      const auto computed = compute_batch(kernel_, *batch, settings_.threads, settings_.histogram, between);
+      if (!computed) {  // stopping: its chunks stay pending in the checkpoint
+        dispatch_.abandon_own(*batch);
+        continue;
+      }
+      const BatchResult& result = *computed;
       auto& timing = record_.rank_timing[0];
       timing.busy_seconds += result.busy_seconds;
       timing.chunks += std::int64_t(result.batch.count);

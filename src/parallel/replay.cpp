@@ -137,8 +137,11 @@ void ReplayCoordinator::replay(const core::Kernel& kernel, std::uint64_t ledger_
   last_told_ = now;
   // Rank 0's own share, answering the workers between pieces.
   const auto [begin, end] = replay_share(ids.size(), 0, ranks);
-  const std::function<void()> tick = [&] { service(out); };
-  kernel.sum_chunks(ids.subspan(begin, end - begin), out.subspan(begin, end - begin), settings_.threads, tick);
+  const core::Kernel::BetweenPieces between = [&] {
+    service(out);
+    return true;
+  };
+  (void)kernel.sum_chunks(ids.subspan(begin, end - begin), out.subspan(begin, end - begin), settings_.threads, between);
   for (int round = 0; !std::all_of(workers_.begin(), workers_.end(), [](const Worker& w) { return w.done(); });
        idle_pause(round))
     service(out);
@@ -146,7 +149,8 @@ void ReplayCoordinator::replay(const core::Kernel& kernel, std::uint64_t ledger_
   for (auto& w : workers_) {
     if (w.received == w.end - w.begin) continue;
     const std::size_t from = w.begin + w.received;
-    kernel.sum_chunks(ids.subspan(from, w.end - from), out.subspan(from, w.end - from), settings_.threads, tick);
+    (void)kernel.sum_chunks(ids.subspan(from, w.end - from), out.subspan(from, w.end - from), settings_.threads,
+                            between);
     w.received = w.end - w.begin;
   }
 }
@@ -237,14 +241,16 @@ ReplayEnd serve_replay(const mpi::Session& session, const ReplaySettings& s) {
   std::optional<core::Kernel> kernel;
   if (opened.config && !early) kernel.emplace(*opened.config);
   if (kernel) {
-    const std::function<void()> tick = [&] {
+    // Rank 0 may end the job early: the share is abandoned within a piece.
+    const core::Kernel::BetweenPieces between = [&] {
       if (!early) early = poll();
+      return !early;
     };
     std::vector<core::ChunkSum> sums;
     for (std::size_t at = 0; at < ids.size() && !early; at += kChunksPerMessage) {
       const std::size_t count = std::min(kChunksPerMessage, ids.size() - at);
       sums.assign(count, {});
-      kernel->sum_chunks(std::span(ids).subspan(at, count), sums, s.threads, tick);
+      if (!kernel->sum_chunks(std::span(ids).subspan(at, count), sums, s.threads, between)) break;
       std::vector<std::uint64_t> words{at, count};
       words.reserve(2 + protocol::kWordsPerChunk * count);
       for (const auto& x : sums) {
