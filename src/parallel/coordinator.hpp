@@ -38,6 +38,7 @@ class Coordinator {
   void serve_if_due();
   void check_stop();
   void checkpoint_if_due();
+  void write_checkpoint();
 
   const RunSettings& settings_;
   io::RunRecord& record_;

@@ -30,8 +30,6 @@ enum Tag : int { kShare = 21, kSums = 22, kTrouble = 23, kAlive = 24, kEnd = 25 
 /// hears from the worker often) and no message grows with the file.
 constexpr std::size_t kChunksPerMessage = 4096;
 
-double heartbeat_interval(const ReplaySettings& s) { return std::min(1.0, s.peer_timeout / 5); }
-
 }  // namespace
 
 std::pair<std::size_t, std::size_t> replay_share(std::size_t n, int rank, int ranks) {
@@ -62,7 +60,7 @@ ReplayCoordinator::ReplayCoordinator(const mpi::Session& session, ReplaySettings
 ReplayCoordinator::~ReplayCoordinator() = default;
 
 void ReplayCoordinator::heartbeat_if_due() {
-  if (clock_.now() - last_told_ < heartbeat_interval(settings_)) return;
+  if (clock_.now() - last_told_ < settings_.timing().heartbeat()) return;
   for (const auto& w : workers_)
     if (!w.lost) transport_.send(w.rank, kAlive, {});
   last_told_ = clock_.now();
@@ -108,7 +106,7 @@ void ReplayCoordinator::service(std::span<core::ChunkSum> out) {
   const double now = clock_.now();
   for (auto& w : workers_) {
     if (w.done()) continue;
-    const double allowed = w.heard ? settings_.peer_timeout : settings_.startup_timeout();
+    const double allowed = w.heard ? settings_.peer_timeout : settings_.timing().startup_allowance();
     if (now - w.last_heard > allowed) {
       w.lost = true;
       transport_.abandon(w.rank);
@@ -168,7 +166,7 @@ ReplayEnd serve_replay(const mpi::Session& session, const ReplaySettings& s) {
   const SteadyClock clock;
   MpiTransport transport(session.comm(), clock, s.peer_timeout);
   double last_heard = clock.now(), last_told = last_heard;
-  double allowed = s.startup_timeout();  // rank 0 is reading and checking the file
+  double allowed = s.timing().startup_allowance();  // rank 0 is reading and checking the file
   auto send = [&](int tag, std::vector<std::uint64_t> words) {
     transport.send(0, tag, std::move(words));
     last_told = clock.now();
@@ -184,7 +182,7 @@ ReplayEnd serve_replay(const mpi::Session& session, const ReplaySettings& s) {
     if (clock.now() - last_heard > allowed)
       throw Error(ExitCode::kFailure,
                   fmt::format("no word from rank 0 for {:.0f} s; giving up", clock.now() - last_heard));
-    if (clock.now() - last_told >= heartbeat_interval(s)) send(kAlive, {});
+    if (clock.now() - last_told >= s.timing().heartbeat()) send(kAlive, {});
     return std::nullopt;
   };
   auto wait = [&] {

@@ -17,7 +17,7 @@ class CoordinatorLink {
  public:
   CoordinatorLink(const RunSettings& s, MpiTransport& transport, const Clock& clock)
       : transport_(transport), clock_(clock), timeout_(s.peer_timeout),
-        heartbeat_(std::min(1.0, s.peer_timeout / 5)), last_heard_(clock.now()), last_told_(last_heard_) {}
+        heartbeat_(s.timing().heartbeat()), last_heard_(clock.now()), last_told_(last_heard_) {}
 
   void send(protocol::Tag tag, std::vector<std::uint64_t> words) {
     transport_.send(0, tag, std::move(words));

@@ -8,7 +8,7 @@ batch, and a stop during a huge chunk (issue 19, defects 1, 3, 4 and 10).
   with one line and exit 1 (an exception never leaves an OpenMP region: no abort, no core).
 - A stop signal during a 2^40-draw chunk, threads-only and under mpirun, ends the run
   with exit 85 and a checkpoint within STOP_BOUND seconds (docs/fault-tolerance.md:
-  a stop abandons the batch within one piece of at most 2^24 draws per thread).
+  a stop abandons the batch within one piece of at most 2^22 draws per thread).
 Runtime about 40 s on 2 cores."""
 import os
 import signal
