@@ -17,6 +17,13 @@ struct PeerTiming {
   /// Seconds MPI_Finalize may take once a rank is done before it leaves without it
   /// (a peer is dead or stopped).
   [[nodiscard]] double finalize_bound() const { return silence + 30; }
+  /// Seconds a message of `bytes` may take to go through once it has started: apart
+  /// from the silence rule, so a large transfer on a slow link is not taken for a
+  /// silent peer, and a peer whose transfer stalls is still found. Liveness during a
+  /// transfer comes from the heartbeats, which overtake it (MpiTransport).
+  [[nodiscard]] double transfer(double bytes) const { return silence + bytes / kSlowestLinkBytesPerSecond; }
+
+  static constexpr double kSlowestLinkBytesPerSecond = 10e6;
 };
 
 }  // namespace tally::parallel

@@ -163,7 +163,7 @@ RunOutcome run_local(const RunSettings& s) {
 
 RunOutcome run_mpi(const RunSettings& s, mpi::Session& session) {
   const SteadyClock clock;
-  MpiTransport transport(session.comm(), clock, s.peer_timeout);
+  MpiTransport transport(session.comm(), clock, s.timing());
   RunOutcome out;
   if (session.rank() != 0) {
     transport.send(0, protocol::kHello, protocol::encode_text(host_name()));
