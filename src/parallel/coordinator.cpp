@@ -40,7 +40,7 @@ DispatchOptions dispatch_options(const RunSettings& s, const io::RunRecord& reco
 }  // namespace
 
 Coordinator::Coordinator(const RunSettings& settings, io::RunRecord& record, const io::CheckpointStore& store,
-                         MpiTransport* transport, int ranks, const Clock& clock)
+                         Transport* transport, int ranks, const Clock& clock)
     : settings_(settings),
       record_(record),
       store_(store),

@@ -24,7 +24,7 @@ class Coordinator {
  public:
   /// `transport` is null for a threads-only run; `ranks` counts rank 0 too.
   Coordinator(const RunSettings& settings, io::RunRecord& record, const io::CheckpointStore& store,
-              MpiTransport* transport, int ranks, const Clock& clock);
+              Transport* transport, int ranks, const Clock& clock);
 
   /// Runs until every chunk is done (kOk) or a stop was requested and every living
   /// worker has said goodbye (kStopped). Lost workers' batches are recomputed by others.
@@ -43,7 +43,7 @@ class Coordinator {
   const RunSettings& settings_;
   io::RunRecord& record_;
   const io::CheckpointStore& store_;
-  MpiTransport* transport_;
+  Transport* transport_;
   int ranks_;
   const Clock& clock_;
   core::Kernel kernel_;

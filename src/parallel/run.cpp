@@ -137,7 +137,7 @@ ExitCode finish(const RunSettings& s, const io::CheckpointStore& store, io::RunR
 }
 
 /// Tells every living worker how to end, and waits (bounded) until they have it.
-void send_final(MpiTransport& transport, const std::vector<int>& workers, protocol::Final final_word,
+void send_final(Transport& transport, const std::vector<int>& workers, protocol::Final final_word,
                 double bound) {
   for (int r : workers) transport.send(r, protocol::kFinal, protocol::encode(final_word));
   (void)transport.drain(bound);  // a worker that cannot take it is gone: nothing to wait for

@@ -29,7 +29,24 @@ struct PeerFailure {
   std::string why;
 };
 
-class MpiTransport {
+/// Point-to-point messages between ranks, as the coordinators and the worker loop see
+/// them: MpiTransport in a job, a fake in unit tests (tests/parallel/worker_test.cpp).
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  /// Posts a send that never blocks.
+  virtual void send(int dest, int tag, std::vector<std::uint64_t> words) = 0;
+  /// The next message from `source` (MPI_ANY_SOURCE: anyone) if one has arrived.
+  [[nodiscard]] virtual std::optional<Message> poll(int source = MPI_ANY_SOURCE) = 0;
+  /// Peers that failed since the last call.
+  [[nodiscard]] virtual std::vector<PeerFailure> failures() = 0;
+  /// Forgets messages to and from a rank declared lost.
+  virtual void abandon(int rank) = 0;
+  /// Waits until every send has completed, at most `seconds`; false if not all did.
+  [[nodiscard]] virtual bool drain(double seconds) = 0;
+};
+
+class MpiTransport final : public Transport {
  public:
   /// `timing`: the transfer deadlines of sends and started receives.
   MpiTransport(MPI_Comm comm, const Clock& clock, PeerTiming timing);
@@ -37,17 +54,17 @@ class MpiTransport {
   MpiTransport& operator=(const MpiTransport&) = delete;
 
   /// Posts a non-blocking send; the words are kept until it completes.
-  void send(int dest, int tag, std::vector<std::uint64_t> words);
+  void send(int dest, int tag, std::vector<std::uint64_t> words) override;
   /// The next message from `source` (MPI_ANY_SOURCE: anyone) if one has arrived whole.
   /// Messages of one source come in the order sent, except that messages without words
   /// may come earlier. A receive that cannot complete in time is reported by failures().
-  [[nodiscard]] std::optional<Message> poll(int source = MPI_ANY_SOURCE);
+  [[nodiscard]] std::optional<Message> poll(int source = MPI_ANY_SOURCE) override;
   /// Completes finished sends; returns peers that failed since the last call.
-  [[nodiscard]] std::vector<PeerFailure> failures();
+  [[nodiscard]] std::vector<PeerFailure> failures() override;
   /// Forgets sends to a rank declared lost (their buffers are kept: MPI may still read them).
-  void abandon(int rank);
+  void abandon(int rank) override;
   /// Waits until every tracked send has completed, at most `seconds`; false if not all did.
-  [[nodiscard]] bool drain(double seconds);
+  [[nodiscard]] bool drain(double seconds) override;
 
  private:
   struct Pending {

@@ -15,7 +15,7 @@ constexpr int kRequestsInFlight = 2;  // one batch computing, one already on its
 
 class CoordinatorLink {
  public:
-  CoordinatorLink(const RunSettings& s, MpiTransport& transport, const Clock& clock)
+  CoordinatorLink(const RunSettings& s, Transport& transport, const Clock& clock)
       : transport_(transport), clock_(clock), timeout_(s.peer_timeout),
         heartbeat_(s.timing().heartbeat()), last_heard_(clock.now()), last_told_(last_heard_) {}
 
@@ -54,13 +54,13 @@ class CoordinatorLink {
     return "no message from the coordinator (rank 0) for " + std::to_string(int(clock_.now() - last_heard_)) +
            " s; giving up";
   }
-  MpiTransport& transport_;
+  Transport& transport_;
   const Clock& clock_;
   double timeout_, heartbeat_, last_heard_, last_told_;
 };
 }  // namespace
 
-WorkerEnd run_worker(const RunSettings& settings, MpiTransport& transport, const Clock& clock) {
+WorkerEnd run_worker(const RunSettings& settings, Transport& transport, const Clock& clock) {
   const core::Kernel kernel(settings.config);
   CoordinatorLink link(settings, transport, clock);
   std::deque<Batch> queue;
