@@ -1,10 +1,13 @@
 #include "core/kernel.hpp"
 
-#include <omp.h>
-
 #include <algorithm>
+#include <atomic>
+#include <exception>
 #include <vector>
 
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
 
 #include "core/histogram.hpp"
 #include "core/kernel_fast.hpp"
@@ -25,11 +28,18 @@ struct Piece {
 };
 
 constexpr Index kMinPiece = Index{1} << 16;  // below this, thread overhead outweighs the work
-constexpr Index kMaxPiece = Index{1} << 24;  // a few ms on any path: ticks stay frequent
+constexpr Index kMaxPiece = Kernel::kMaxPiece;
 /// A tail needing at most this many more values is finished block by block.
 constexpr std::uint64_t kScalarTail = 4096;
 
+#if defined(_OPENMP)
 int thread_count(int threads) { return threads > 0 ? threads : omp_get_max_threads(); }
+int this_thread() { return omp_get_thread_num(); }
+#else
+// Built without OpenMP (TALLY_OPENMP=OFF): the pragmas are ignored and one thread runs.
+int thread_count(int) { return 1; }
+int this_thread() { return 0; }
+#endif
 
 /// About eight pieces per thread over `total` units balance uneven work without
 /// fine-grain overhead.
@@ -43,23 +53,56 @@ void cut(std::vector<Piece>& pieces, std::size_t slot, TaskId t, IndexRange r, I
     pieces.push_back({slot, t, {a, std::min(a + piece, r.end)}});
 }
 
-/// Sums every piece in parallel and adds it to out[piece.slot]: exact integer sums, so
-/// the result never depends on the thread count or the cut.
-/// `tick`, when given, runs on the calling thread (OpenMP thread 0) between its pieces.
-void sum_pieces(const Kernel& kernel, const std::vector<Piece>& pieces, std::span<ChunkSum> out, int threads,
-                const std::function<void()>& tick = {}) {
-  std::vector<ChunkSum> partial(pieces.size());
-  const auto n = static_cast<std::int64_t>(pieces.size());
+/// Runs body(i) for i in [0, n) on `threads` OpenMP threads, calling `between` on the
+/// calling thread (OpenMP thread 0) after each of its items. Nothing may leave an
+/// OpenMP region by an exception (that is std::terminate): the first exception is kept,
+/// the remaining items are skipped, and it is rethrown once every thread is out.
+/// Returns false when `between` abandoned the work.
+template <class Body>
+bool for_each_piece(std::int64_t n, [[maybe_unused]] int threads, const Kernel::BetweenPieces& between, const Body& body) {
+  std::atomic<bool> cancelled{false};
+  std::exception_ptr failure;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (n > 1 && threads > 1)
   for (std::int64_t i = 0; i < n; ++i) {
-    partial[std::size_t(i)] = kernel.sum(pieces[std::size_t(i)].task, pieces[std::size_t(i)].range);
-    if (tick && omp_get_thread_num() == 0) tick();
+    if (cancelled.load(std::memory_order_relaxed)) continue;
+    try {
+      body(i);
+      if (between && this_thread() == 0 && !between()) cancelled.store(true, std::memory_order_relaxed);
+    } catch (...) {
+#pragma omp critical(tally_piece_failure)
+      if (!failure) failure = std::current_exception();
+      cancelled.store(true, std::memory_order_relaxed);
+    }
   }
+  if (failure) std::rethrow_exception(failure);
+  return !cancelled.load();
+}
+
+/// Sums every piece in parallel and adds it to out[piece.slot]: exact integer sums, so
+/// the result never depends on the thread count or the cut.
+bool sum_pieces(const Kernel& kernel, const std::vector<Piece>& pieces, std::span<ChunkSum> out, int threads,
+                const Kernel::BetweenPieces& between = {}) {
+  std::vector<ChunkSum> partial(pieces.size());
+  const bool complete = for_each_piece(std::int64_t(pieces.size()), threads, between, [&](std::int64_t i) {
+    partial[std::size_t(i)] = kernel.sum(pieces[std::size_t(i)].task, pieces[std::size_t(i)].range);
+  });
   for (std::size_t i = 0; i < pieces.size(); ++i) {
     ChunkSum& target = out[pieces[i].slot];
     target.sum += partial[i].sum;
     target.missing += partial[i].missing;
   }
+  return complete;
+}
+
+/// Every chunk of `ids` cut into pieces of about the same size (slot = index in ids).
+std::vector<Piece> cut_chunks(const Config& config, std::span<const ChunkId> ids, int threads) {
+  Index total = 0;
+  for (ChunkId id : ids) total += config.indices_of(id).size();
+  const Index piece = piece_size(total, threads);
+  std::vector<Piece> pieces;
+  for (std::size_t slot = 0; slot < ids.size(); ++slot)
+    cut(pieces, slot, config.task_of(ids[slot]), config.indices_of(ids[slot]), piece);
+  return pieces;
 }
 }  // namespace
 
@@ -90,16 +133,29 @@ void Kernel::count_tail(TaskId t, std::uint64_t missing, std::span<std::int64_t>
   add_tail_counts(std::get<NumpyStream>(stream_), t, Index(config_.samples), missing, counts);
 }
 
-void Kernel::sum_chunks(std::span<const ChunkId> ids, std::span<ChunkSum> out, int threads,
-                        const std::function<void()>& tick) const {
+bool Kernel::sum_chunks(std::span<const ChunkId> ids, std::span<ChunkSum> out, int threads,
+                        const BetweenPieces& between) const {
   threads = std::max(threads, 1);
-  Index total = 0;
-  for (ChunkId id : ids) total += config_.indices_of(id).size();
-  const Index piece = piece_size(total, threads);
-  std::vector<Piece> pieces;
-  for (std::size_t slot = 0; slot < ids.size(); ++slot) cut(pieces, slot, config_.task_of(ids[slot]), config_.indices_of(ids[slot]), piece);
   std::fill(out.begin(), out.end(), ChunkSum{});
-  sum_pieces(*this, pieces, out, threads, tick);
+  return sum_pieces(*this, cut_chunks(config_, ids, threads), out, threads, between);
+}
+
+bool Kernel::count_chunks(std::span<const ChunkId> ids, TaskId first_task, std::span<std::int64_t> counts,
+                          int threads, const BetweenPieces& between) const {
+  threads = std::max(threads, 1);
+  const auto span = std::size_t(config_.range.span());
+  const std::vector<Piece> pieces = cut_chunks(config_, ids, threads);
+  // One copy of the counts per thread, allocated here: nothing inside the region
+  // allocates, and the copies add up exactly in any order.
+  std::vector<std::vector<std::int64_t>> local(std::size_t(threads), std::vector<std::int64_t>(counts.size(), 0));
+  const bool complete = for_each_piece(std::int64_t(pieces.size()), threads, between, [&](std::int64_t i) {
+    const Piece& p = pieces[std::size_t(i)];
+    auto row = std::span(local[std::size_t(this_thread())]).subspan((p.task - first_task) * span, span);
+    std::visit([&](const auto& s) { add_counts(s, p.task, p.range, row); }, stream_);
+  });
+  for (const auto& copy : local)
+    for (std::size_t i = 0; i < counts.size(); ++i) counts[i] += copy[i];
+  return complete;
 }
 
 void Kernel::tails(std::span<const TaskId> tasks, std::span<const std::uint64_t> missing, std::span<i128> out,
@@ -135,12 +191,10 @@ void Kernel::tails(std::span<const TaskId> tasks, std::span<const std::uint64_t>
     }
   }
   // The short remainders, block by block, tasks in parallel.
-  const auto n = static_cast<std::int64_t>(tasks.size());
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (n > 1 && threads > 1)
-  for (std::int64_t i = 0; i < n; ++i) {
+  (void)for_each_piece(std::int64_t(tasks.size()), threads, {}, [&](std::int64_t i) {
     const auto& p = pending[std::size_t(i)];
     if (p.need > 0) out[std::size_t(i)] += numpy->tail(tasks[std::size_t(i)], p.next, p.need);
-  }
+  });
 }
 
 }  // namespace tally::core

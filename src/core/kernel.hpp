@@ -38,12 +38,27 @@ class Kernel {
   void count_chunk(ChunkId id, std::span<std::int64_t> counts) const;
   void count_tail(TaskId t, std::uint64_t missing, std::span<std::int64_t> counts) const;
 
+  /// Called on the calling thread between pieces of a batch's work (pieces are at most
+  /// kMaxPiece draws, 5 to 300 ms measured on every path, whatever --chunk is), so the
+  /// rank's MPI thread stays responsive. Returns false to abandon the rest of the work.
+  using BetweenPieces = std::function<bool()>;
+
   /// Sums the chunks `ids` into `out` with `threads` OpenMP threads, splitting chunks
-  /// into pieces so that any batch keeps every thread busy. `tick`, when given, is
-  /// called on the calling thread between pieces (a few ms apart): the rank's MPI
-  /// thread stays responsive however large a chunk is.
-  void sum_chunks(std::span<const ChunkId> ids, std::span<ChunkSum> out, int threads,
-                  const std::function<void()>& tick = {}) const;
+  /// into pieces so that any batch keeps every thread busy. Returns false when
+  /// `between` abandoned the work (then `out` is incomplete). An exception thrown by
+  /// `between` or a piece cancels the remaining pieces and is rethrown here, after every
+  /// thread has left the parallel region.
+  bool sum_chunks(std::span<const ChunkId> ids, std::span<ChunkSum> out, int threads,
+                  const BetweenPieces& between = {}) const;
+  /// Histogram of the chunks `ids` (ascending), cut into pieces like sum_chunks: adds
+  /// each chunk's counts to row (task − first_task) of `counts` (rows × span). Each
+  /// thread counts into a copy of `counts` (threads × rows × span cells; memory_budget
+  /// counts them). Returns false when `between` abandoned the work.
+  bool count_chunks(std::span<const ChunkId> ids, TaskId first_task, std::span<std::int64_t> counts, int threads,
+                    const BetweenPieces& between = {}) const;
+
+  /// Largest piece of work between two calls of BetweenPieces, in draws (raw units).
+  static constexpr Index kMaxPiece = Index{1} << 22;
 
  private:
   Config config_;

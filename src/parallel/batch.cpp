@@ -1,12 +1,11 @@
 #include "parallel/batch.hpp"
 
-#include <algorithm>
 #include <chrono>
 
 namespace tally::parallel {
 
-BatchResult compute_batch(const core::Kernel& kernel, const Batch& batch, int threads, bool histogram,
-                          const std::function<void()>& tick) {
+std::optional<BatchResult> compute_batch(const core::Kernel& kernel, const Batch& batch, int threads, bool histogram,
+                                         const core::Kernel::BetweenPieces& between) {
   const auto& config = kernel.config();
   BatchResult out;
   out.batch = batch;
@@ -17,25 +16,13 @@ BatchResult compute_batch(const core::Kernel& kernel, const Batch& batch, int th
     out.draws += config.indices_of(ids[i]).size();
   }
   const auto t0 = std::chrono::steady_clock::now();
-  kernel.sum_chunks(ids, out.sums, threads, tick);
+  if (!kernel.sum_chunks(ids, out.sums, threads, between)) return std::nullopt;
   if (histogram && batch.count > 0) {
     const auto span = std::uint64_t(config.range.span());
     out.first_task = config.task_of(batch.first);
     const auto rows = config.task_of(batch.first + batch.count - 1) - out.first_task + 1;
     out.histogram.assign(rows * span, 0);
-    const auto n = std::int64_t(batch.count);
-#pragma omp parallel num_threads(std::max(threads, 1))
-    {
-      std::vector<std::int64_t> local(out.histogram.size(), 0);
-#pragma omp for schedule(dynamic, 1) nowait
-      for (std::int64_t i = 0; i < n; ++i) {
-        const auto id = ids[std::size_t(i)];
-        const auto row = config.task_of(id) - out.first_task;
-        kernel.count_chunk(id, std::span(local).subspan(row * span, span));
-      }
-#pragma omp critical(tally_histogram_merge)
-      for (std::size_t i = 0; i < local.size(); ++i) out.histogram[i] += local[i];
-    }
+    if (!kernel.count_chunks(ids, out.first_task, out.histogram, threads, between)) return std::nullopt;
   }
   out.busy_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;

@@ -2,7 +2,7 @@
 // Computing one batch, the same on rank 0 and on workers: chunk sums with OpenMP
 // threads, the opt-in histogram of the tasks it touches, and the time it took.
 #include <cstdint>
-#include <functional>
+#include <optional>
 #include <vector>
 
 #include "core/kernel.hpp"
@@ -19,9 +19,11 @@ struct BatchResult {
   std::uint64_t draws = 0;
 };
 
-/// `tick` is called on this thread every few milliseconds while the batch computes.
-[[nodiscard]] BatchResult compute_batch(const core::Kernel& kernel, const Batch& batch, int threads, bool histogram,
-                                        const std::function<void()>& tick = {});
+/// `between` is called on this thread between pieces of the batch (sums and histogram
+/// alike; core::Kernel::kMaxPiece draws at most), whatever --chunk is. nullopt when it
+/// abandoned the batch (a stop): none of its chunks count.
+[[nodiscard]] std::optional<BatchResult> compute_batch(const core::Kernel& kernel, const Batch& batch, int threads,
+                                                       bool histogram, const core::Kernel::BetweenPieces& between = {});
 
 /// Adds a batch's histogram rows into the run's tasks × span histogram.
 void add_histogram(const BatchResult& result, std::uint64_t span, std::vector<std::int64_t>& run_histogram);

@@ -2,6 +2,11 @@
 
 #include <fmt/core.h>
 
+#include <chrono>
+#include <cstdlib>
+#include <future>
+#include <thread>
+
 #include "parallel/backoff.hpp"
 #include "parallel/signals.hpp"
 
@@ -13,11 +18,21 @@ namespace {
 constexpr std::uint64_t kOwnBatchDrawsPerThread = std::uint64_t{1} << 21;
 constexpr double kServeEvery = 0.002;  // seconds between serves while rank 0 computes
 
+/// Test-only: seconds every checkpoint write is held before it starts
+/// (TALLY_TEST_CHECKPOINT_DELAY), to show that a write of any length keeps the workers.
+double test_checkpoint_delay() {
+  const char* text = std::getenv("TALLY_TEST_CHECKPOINT_DELAY");
+  if (text == nullptr) return 0;
+  char* end = nullptr;
+  const double seconds = std::strtod(text, &end);
+  return end != text && seconds > 0 && seconds < 3600 ? seconds : 0;
+}
+
 DispatchOptions dispatch_options(const RunSettings& s, const io::RunRecord& record) {
   DispatchOptions o;
   o.threads = std::max(s.threads, 1);
   o.peer_timeout = s.peer_timeout;
-  o.heartbeat = std::min(1.0, s.peer_timeout / 5);
+  o.heartbeat = s.timing().heartbeat();
   o.histogram = s.histogram;
   o.start = record.starts.empty() ? 0 : std::int64_t(record.starts.size()) - 1;
   return o;
@@ -25,7 +40,7 @@ DispatchOptions dispatch_options(const RunSettings& s, const io::RunRecord& reco
 }  // namespace
 
 Coordinator::Coordinator(const RunSettings& settings, io::RunRecord& record, const io::CheckpointStore& store,
-                         MpiTransport* transport, int ranks, const Clock& clock)
+                         Transport* transport, int ranks, const Clock& clock)
     : settings_(settings),
       record_(record),
       store_(store),
@@ -77,17 +92,59 @@ void Coordinator::checkpoint_if_due() {
   record_.wall_seconds = now - start_;
   record_.elapsed_seconds = elapsed_before_ + record_.wall_seconds;  // a crash after this keeps it
   if (!record_.starts.empty()) record_.starts.back().hosts = io::distinct_hosts(record_.rank_hosts);
-  store_.save(record_);
+  write_checkpoint();
   last_checkpoint_ = clock_.now();  // the interval counts from the end of the write
   time_limit_.note_write(last_checkpoint_ - now);
+}
+
+void Coordinator::write_checkpoint() {
+  const double delay = test_checkpoint_delay();
+  auto write = [this, delay] {
+    if (delay > 0) std::this_thread::sleep_for(std::chrono::duration<double>(delay));
+    store_.save(record_);
+  };
+  if (transport_ == nullptr) return write();
+  // A large ledger takes seconds to write (docs/performance.md). The write runs on a
+  // helper thread while this one keeps every link alive: heartbeats out, and messages
+  // and failures taken in but held, not handled (the record must not change under the
+  // writer), so that a write of any length never looks like a dead coordinator and a
+  // worker's result send completes.
+  auto writing = std::async(std::launch::async, write);
+  struct Held {
+    std::optional<Message> message;
+    std::optional<PeerFailure> failure;
+    double seen;
+  };
+  std::vector<Held> held;
+  const std::vector<int> living = dispatch_.living_workers();
+  double last_told = -1e300;
+  for (int round = 0; writing.wait_for(std::chrono::seconds(0)) != std::future_status::ready; idle_pause(round)) {
+    while (auto m = transport_->poll()) held.push_back({std::move(*m), std::nullopt, clock_.now()});
+    for (auto& f : transport_->failures()) {
+      transport_->abandon(f.rank);
+      held.push_back({std::nullopt, std::move(f), clock_.now()});
+    }
+    if (clock_.now() - last_told >= settings_.timing().heartbeat()) {
+      for (int r : living) transport_->send(r, protocol::kHeartbeat, {});
+      last_told = clock_.now();
+    }
+  }
+  writing.get();  // the write's error, if any
+  for (const auto& h : held) {
+    if (h.message) dispatch_.on_message(h.message->source, h.message->tag, h.message->words, h.seen);
+    if (h.failure) dispatch_.on_peer_failed(h.failure->rank, h.failure->why, h.seen);
+  }
 }
 
 ExitCode Coordinator::run() {
   const std::uint64_t own_cap =
       (ranks_ > 1 ? kOwnBatchDrawsPerThread : Scheduler::kMaxBatchDrawsPerThread) * std::uint64_t(std::max(settings_.threads, 1));
-  const std::function<void()> tick = [this] {
+  // Between pieces of rank 0's own batch: stop requests, and the workers' messages
+  // (also threads-only: a stop is honoured within a piece, whatever --chunk is).
+  const core::Kernel::BetweenPieces between = [this] {
     check_stop();
     serve_if_due();
+    return !dispatch_.stopping();
   };
   int idle_rounds = 0;
   for (;;) {
@@ -95,8 +152,12 @@ ExitCode Coordinator::run() {
     serve();
     if (auto batch = dispatch_.next_own_batch(own_cap)) {
       idle_rounds = 0;
-      const BatchResult result = compute_batch(kernel_, *batch, settings_.threads, settings_.histogram,
-                                               transport_ != nullptr ? tick : std::function<void()>{});
+      const auto computed = compute_batch(kernel_, *batch, settings_.threads, settings_.histogram, between);
+      if (!computed) {  // stopping: its chunks stay pending in the checkpoint
+        dispatch_.abandon_own(*batch);
+        continue;
+      }
+      const BatchResult& result = *computed;
       auto& timing = record_.rank_timing[0];
       timing.busy_seconds += result.busy_seconds;
       timing.chunks += std::int64_t(result.batch.count);

@@ -24,7 +24,7 @@ class Coordinator {
  public:
   /// `transport` is null for a threads-only run; `ranks` counts rank 0 too.
   Coordinator(const RunSettings& settings, io::RunRecord& record, const io::CheckpointStore& store,
-              MpiTransport* transport, int ranks, const Clock& clock);
+              Transport* transport, int ranks, const Clock& clock);
 
   /// Runs until every chunk is done (kOk) or a stop was requested and every living
   /// worker has said goodbye (kStopped). Lost workers' batches are recomputed by others.
@@ -38,11 +38,12 @@ class Coordinator {
   void serve_if_due();
   void check_stop();
   void checkpoint_if_due();
+  void write_checkpoint();
 
   const RunSettings& settings_;
   io::RunRecord& record_;
   const io::CheckpointStore& store_;
-  MpiTransport* transport_;
+  Transport* transport_;
   int ranks_;
   const Clock& clock_;
   core::Kernel kernel_;

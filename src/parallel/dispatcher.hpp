@@ -55,6 +55,8 @@ class Dispatcher {
   [[nodiscard]] std::optional<Batch> next_own_batch(std::uint64_t max_draws);
   /// Records rank 0's own results.
   void absorb_own(const BatchResult& result);
+  /// Rank 0 abandoned its own batch (a stop): its chunks go back to the pending pool.
+  void abandon_own(const Batch& batch) { scheduler_.give_back(batch); }
 
   /// Every chunk done or stopping, and every living worker has said goodbye.
   [[nodiscard]] bool finished() const;

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "parallel/scheduler.hpp"
 
 namespace tally::parallel {
 
@@ -53,13 +54,26 @@ std::optional<std::uint64_t> cgroup_number(const char* name) {
 std::string gib(std::uint64_t bytes) { return fmt::format("{:.1f} GiB", double(bytes) / double(1ull << 30)); }
 }  // namespace
 
-std::uint64_t estimated_ledger_bytes(const core::Config& config, bool histogram) {
+std::uint64_t histogram_batch_bytes(const core::Config& config, int threads) {
+  const auto t = std::uint64_t(std::max(threads, 1));
+  const core::u128 span = config.range.span();
+  if (span > UINT64_MAX) return UINT64_MAX;
+  // A batch is one chunk (one task) or at most the scheduler's draws per thread, which
+  // touch at most draws / samples + 2 tasks.
+  const std::uint64_t max_draws = saturating_mul(Scheduler::kMaxBatchDrawsPerThread, t);
+  const std::uint64_t rows =
+      std::min<std::uint64_t>(std::uint64_t(config.tasks), max_draws / std::uint64_t(std::max<std::int64_t>(config.samples, 1)) + 2);
+  return saturating_mul(saturating_mul(t + 2, rows), saturating_mul(std::uint64_t(span), sizeof(std::int64_t)));
+}
+
+std::uint64_t estimated_ledger_bytes(const core::Config& config, bool histogram, int threads) {
   std::uint64_t bytes = saturating_add(saturating_mul(config.chunk_count(), kBytesPerChunk),
                                        saturating_mul(std::uint64_t(config.tasks), kBytesPerTask));
   if (histogram) {
     const core::u128 span = config.range.span();
     const std::uint64_t cells = span > UINT64_MAX ? UINT64_MAX : saturating_mul(std::uint64_t(config.tasks), std::uint64_t(span));
     bytes = saturating_add(bytes, saturating_mul(cells, 2 * sizeof(std::int64_t)));
+    bytes = saturating_add(bytes, histogram_batch_bytes(config, threads));
   }
   return saturating_add(bytes, kFixedBytes);
 }
@@ -79,15 +93,15 @@ std::optional<std::uint64_t> available_memory_bytes() {
   return out;
 }
 
-void check_memory_budget(const core::Config& config, bool histogram) {
-  const std::uint64_t need = estimated_ledger_bytes(config, histogram);
+void check_memory_budget(const core::Config& config, bool histogram, int threads) {
+  const std::uint64_t need = estimated_ledger_bytes(config, histogram, threads);
   const auto available = available_memory_bytes();
   if (!available || need <= *available) return;
   throw usage_error(fmt::format(
       "{} tasks in {} chunks need about {} of memory on rank 0 (about {} bytes per chunk and {} per task{}), "
       "but {} is available; {}",
       config.tasks, config.chunk_count(), gib(need), kBytesPerChunk, kBytesPerTask,
-      histogram ? ", plus the histogram" : "", gib(*available),
+      histogram ? ", plus the histogram and each thread's copy of a batch's rows" : "", gib(*available),
       // Every task is at least one chunk: when it is exactly one, no --chunk helps.
       config.chunk_count() == std::uint64_t(config.tasks) ? "use fewer tasks" : "use a larger --chunk or fewer tasks"));
 }

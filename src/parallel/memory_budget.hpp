@@ -12,8 +12,13 @@ namespace tally::parallel {
 
 /// Rank 0's peak memory for a run's ledger, checkpoints and results (measured on a
 /// release build: about 72 bytes per chunk and 24 per task at the peak of a checkpoint
-/// write, plus the histogram twice), with a margin.
-[[nodiscard]] std::uint64_t estimated_ledger_bytes(const core::Config& config, bool histogram);
+/// write, plus the histogram twice), with a margin. With a histogram, a batch also
+/// counts into one copy of its rows per thread, plus its own rows and their message:
+/// histogram_batch_bytes.
+[[nodiscard]] std::uint64_t estimated_ledger_bytes(const core::Config& config, bool histogram, int threads = 1);
+/// The histogram memory of the largest batch a rank with `threads` threads computes:
+/// (threads + 2) × rows × span × 8 bytes, rows being the tasks such a batch touches.
+[[nodiscard]] std::uint64_t histogram_batch_bytes(const core::Config& config, int threads);
 
 /// Memory this process may still take: the least of /proc/meminfo's MemAvailable, the
 /// cgroup (v2) limit minus its usage, and the address-space limit (RLIMIT_AS) minus
@@ -21,6 +26,6 @@ namespace tally::parallel {
 [[nodiscard]] std::optional<std::uint64_t> available_memory_bytes();
 
 /// Throws a usage Error (exit 2) when the estimate exceeds what is available.
-void check_memory_budget(const core::Config& config, bool histogram);
+void check_memory_budget(const core::Config& config, bool histogram, int threads = 1);
 
 }  // namespace tally::parallel

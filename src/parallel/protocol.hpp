@@ -4,6 +4,8 @@
 // exactly one kAssign, so each side always knows how many replies are in flight.
 #include <bit>
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -13,7 +15,8 @@
 
 namespace tally::parallel::protocol {
 
-/// Message tags (MPI tags under MPI; plain numbers in unit tests).
+/// Message tags of run and verify, one space (MPI tags under MPI; plain numbers in
+/// unit tests). kFinal and kHeartbeat serve both; a job carries only one of the two.
 enum Tag : int {
   kResult = 1,     ///< worker → 0: results of one batch (maybe none) and a request for one more
   kAssign = 2,     ///< 0 → worker: one batch, or none with a reason
@@ -22,7 +25,11 @@ enum Tag : int {
   kFinal = 5,      ///< 0 → worker: the exit code to return, and whether to skip MPI_Finalize
   kVerdict = 6,    ///< 0 → worker: start-up verdict (exit code and message)
   kHello = 7,      ///< worker → 0: this rank's host name
-  kHeartbeat = 8,  ///< either way: still alive (sent while busy or waiting)
+  kHeartbeat = 8,  ///< either way: still alive (sent while busy, waiting or writing)
+  // tally verify:
+  kShare = 9,      ///< 0 → worker: [ledger size, chunk runs (encode_runs), fingerprint text]
+  kSums = 10,      ///< worker → 0: [offset, count, (low, high, missing) × count], part of its share
+  kTrouble = 11,   ///< worker → 0: [text] this worker cannot replay (e.g. cannot read the file)
 };
 
 /// Text as words: [length, bytes packed eight per word].
@@ -40,6 +47,44 @@ inline std::string decode_text(const std::vector<std::uint64_t>& w, std::size_t 
   std::string text(w[at], '\0');
   for (std::size_t i = 0; i < text.size(); ++i) text[i] = char((w[at + 1 + i / 8] >> (8 * (i % 8))) & 0xff);
   return text;
+}
+
+/// Ascending chunk ids as runs of consecutive ids: [runs, (first, count) × runs]
+/// appended to `head`. A whole ledger is one run, whatever its size: a share message
+/// stays small, so its transfer never competes with the liveness deadline.
+inline std::vector<std::uint64_t> encode_runs(std::span<const core::ChunkId> ids, std::vector<std::uint64_t> head = {}) {
+  const std::size_t count_at = head.size();
+  head.push_back(0);
+  for (std::size_t i = 0; i < ids.size();) {
+    std::size_t j = i + 1;
+    while (j < ids.size() && ids[j] == ids[j - 1] + 1) ++j;
+    head.push_back(ids[i]);
+    head.push_back(j - i);
+    ++head[count_at];
+    i = j;
+  }
+  return head;
+}
+/// Decodes runs at word `at` (moved past them); nullopt when malformed, not ascending,
+/// or naming more than `limit` ids or an id ≥ `limit`.
+inline std::optional<std::vector<core::ChunkId>> decode_runs(const std::vector<std::uint64_t>& w, std::size_t& at,
+                                                             std::uint64_t limit) {
+  if (at >= w.size() || w[at] > (w.size() - at - 1) / 2) return std::nullopt;
+  const std::uint64_t runs = w[at];
+  std::uint64_t total = 0, next = 0;
+  for (std::uint64_t r = 0; r < runs; ++r) {
+    const std::uint64_t first = w[at + 1 + 2 * r], count = w[at + 2 + 2 * r];
+    if (count == 0 || first < next || first >= limit || count > limit - first || count > limit - total)
+      return std::nullopt;
+    next = first + count;
+    total += count;
+  }
+  std::vector<core::ChunkId> ids;
+  ids.reserve(total);
+  for (std::uint64_t r = 0; r < runs; ++r)
+    for (std::uint64_t i = 0; i < w[at + 2 + 2 * r]; ++i) ids.push_back(w[at + 1 + 2 * r] + i);
+  at += 1 + 2 * runs;
+  return ids;
 }
 
 /// The final word rank 0 sends each worker.

@@ -18,19 +18,17 @@ namespace tally::parallel {
 
 namespace {
 
-// Tags of the replay messages (a verify job carries no run messages). Words:
-//   kShare   0 → w: [ledger size, n, chunk id × n, configuration fingerprint (text)]
-//   kSums    w → 0: [offset, count, (low, high, missing) × count]   part of its share
-//   kTrouble w → 0: [text]   this worker cannot replay (e.g. cannot read the file)
-//   kAlive   either way: []  still here (sent while busy or waiting)
-//   kEnd     0 → w: [code, skip_finalize]               (protocol::Final)
-enum Tag : int { kShare = 21, kSums = 22, kTrouble = 23, kAlive = 24, kEnd = 25 };
+// The replay's messages are protocol::kShare, kSums, kTrouble, kHeartbeat and kFinal
+// (src/parallel/protocol.hpp: one tag space for run and verify).
+using protocol::kFinal;
+using protocol::kHeartbeat;
+using protocol::kShare;
+using protocol::kSums;
+using protocol::kTrouble;
 
 /// Chunks per kSums message: results stream back while the share computes (rank 0
 /// hears from the worker often) and no message grows with the file.
 constexpr std::size_t kChunksPerMessage = 4096;
-
-double heartbeat_interval(const ReplaySettings& s) { return std::min(1.0, s.peer_timeout / 5); }
 
 }  // namespace
 
@@ -54,7 +52,7 @@ struct ReplayCoordinator::Worker {
 
 ReplayCoordinator::ReplayCoordinator(const mpi::Session& session, ReplaySettings settings)
     : session_(session), settings_(std::move(settings)),
-      transport_(session.comm(), clock_, settings_.peer_timeout) {
+      transport_(session.comm(), clock_, settings_.timing()) {
   for (int r = 1; r < session_.size(); ++r) workers_.push_back({r});
   last_told_ = clock_.now();
 }
@@ -62,9 +60,9 @@ ReplayCoordinator::ReplayCoordinator(const mpi::Session& session, ReplaySettings
 ReplayCoordinator::~ReplayCoordinator() = default;
 
 void ReplayCoordinator::heartbeat_if_due() {
-  if (clock_.now() - last_told_ < heartbeat_interval(settings_)) return;
+  if (clock_.now() - last_told_ < settings_.timing().heartbeat()) return;
   for (const auto& w : workers_)
-    if (!w.lost) transport_.send(w.rank, kAlive, {});
+    if (!w.lost) transport_.send(w.rank, kHeartbeat, {});
   last_told_ = clock_.now();
 }
 
@@ -108,7 +106,7 @@ void ReplayCoordinator::service(std::span<core::ChunkSum> out) {
   const double now = clock_.now();
   for (auto& w : workers_) {
     if (w.done()) continue;
-    const double allowed = w.heard ? settings_.peer_timeout : settings_.startup_timeout();
+    const double allowed = w.heard ? settings_.peer_timeout : settings_.timing().startup_allowance();
     if (now - w.last_heard > allowed) {
       w.lost = true;
       transport_.abandon(w.rank);
@@ -130,15 +128,18 @@ void ReplayCoordinator::replay(const core::Kernel& kernel, std::uint64_t ledger_
     w.received = 0;
     w.gave_up = false;
     w.last_heard = now;
-    std::vector<std::uint64_t> words{ledger_size, w.end - w.begin};
-    words.insert(words.end(), ids.begin() + std::ptrdiff_t(w.begin), ids.begin() + std::ptrdiff_t(w.end));
+    // Runs of consecutive ids, not the ids: `--all` on a ledger of any size is one run.
+    auto words = protocol::encode_runs(ids.subspan(w.begin, w.end - w.begin), {ledger_size});
     transport_.send(w.rank, kShare, protocol::encode_text(fingerprint, std::move(words)));
   }
   last_told_ = now;
   // Rank 0's own share, answering the workers between pieces.
   const auto [begin, end] = replay_share(ids.size(), 0, ranks);
-  const std::function<void()> tick = [&] { service(out); };
-  kernel.sum_chunks(ids.subspan(begin, end - begin), out.subspan(begin, end - begin), settings_.threads, tick);
+  const core::Kernel::BetweenPieces between = [&] {
+    service(out);
+    return true;
+  };
+  (void)kernel.sum_chunks(ids.subspan(begin, end - begin), out.subspan(begin, end - begin), settings_.threads, between);
   for (int round = 0; !std::all_of(workers_.begin(), workers_.end(), [](const Worker& w) { return w.done(); });
        idle_pause(round))
     service(out);
@@ -146,7 +147,8 @@ void ReplayCoordinator::replay(const core::Kernel& kernel, std::uint64_t ledger_
   for (auto& w : workers_) {
     if (w.received == w.end - w.begin) continue;
     const std::size_t from = w.begin + w.received;
-    kernel.sum_chunks(ids.subspan(from, w.end - from), out.subspan(from, w.end - from), settings_.threads, tick);
+    (void)kernel.sum_chunks(ids.subspan(from, w.end - from), out.subspan(from, w.end - from), settings_.threads,
+                            between);
     w.received = w.end - w.begin;
   }
 }
@@ -155,32 +157,32 @@ bool ReplayCoordinator::finish(int code) {
   bool any_lost = false;
   for (const auto& w : workers_) any_lost = any_lost || w.lost;
   for (const auto& w : workers_)
-    if (!w.lost) transport_.send(w.rank, kEnd, protocol::encode(protocol::Final{code, any_lost}));
+    if (!w.lost) transport_.send(w.rank, kFinal, protocol::encode(protocol::Final{code, any_lost}));
   (void)transport_.drain(settings_.peer_timeout);  // a worker that cannot take it is gone
   return any_lost;
 }
 
 ReplayEnd serve_replay(const mpi::Session& session, const ReplaySettings& s) {
   const SteadyClock clock;
-  MpiTransport transport(session.comm(), clock, s.peer_timeout);
+  MpiTransport transport(session.comm(), clock, s.timing());
   double last_heard = clock.now(), last_told = last_heard;
-  double allowed = s.startup_timeout();  // rank 0 is reading and checking the file
+  double allowed = s.timing().startup_allowance();  // rank 0 is reading and checking the file
   auto send = [&](int tag, std::vector<std::uint64_t> words) {
     transport.send(0, tag, std::move(words));
     last_told = clock.now();
   };
-  // The next message from rank 0 other than kAlive, if one is waiting.
+  // The next message from rank 0 other than a heartbeat, if one is waiting.
   auto poll = [&]() -> std::optional<Message> {
     for (const auto& f : transport.failures())
       throw Error(ExitCode::kFailure, fmt::format("lost rank 0 ({}); giving up", f.why));
     while (auto m = transport.poll(0)) {
       last_heard = clock.now();
-      if (m->tag != kAlive) return m;
+      if (m->tag != kHeartbeat) return m;
     }
     if (clock.now() - last_heard > allowed)
       throw Error(ExitCode::kFailure,
                   fmt::format("no word from rank 0 for {:.0f} s; giving up", clock.now() - last_heard));
-    if (clock.now() - last_told >= heartbeat_interval(s)) send(kAlive, {});
+    if (clock.now() - last_told >= s.timing().heartbeat()) send(kHeartbeat, {});
     return std::nullopt;
   };
   auto wait = [&] {
@@ -188,7 +190,7 @@ ReplayEnd serve_replay(const mpi::Session& session, const ReplaySettings& s) {
       if (auto m = poll()) return *m;
   };
   auto end_from = [&](const Message& m) -> ReplayEnd {
-    if (m.tag != kEnd) throw Error(ExitCode::kFailure, fmt::format("unexpected message tag {} from rank 0", m.tag));
+    if (m.tag != kFinal) throw Error(ExitCode::kFailure, fmt::format("unexpected message tag {} from rank 0", m.tag));
     const auto f = protocol::decode_final(m.words);
     return {f.code, f.skip_finalize};
   };
@@ -197,9 +199,11 @@ ReplayEnd serve_replay(const mpi::Session& session, const ReplaySettings& s) {
   allowed = s.peer_timeout;
   if (first.tag != kShare) return end_from(first);  // nothing to replay (the file failed early)
   const auto& w = first.words;
-  if (w.size() < 3 || w[1] > w.size() - 3) throw Error(ExitCode::kFailure, "malformed share from rank 0");
-  const std::vector<core::ChunkId> ids(w.begin() + 2, w.begin() + 2 + std::ptrdiff_t(w[1]));
-  const std::string fingerprint = protocol::decode_text(w, 2 + w[1]);
+  std::size_t after_ids = 1;
+  const auto share = w.empty() ? std::nullopt : protocol::decode_runs(w, after_ids, w[0]);
+  if (!share) throw Error(ExitCode::kFailure, "malformed share from rank 0");
+  const std::vector<core::ChunkId>& ids = *share;
+  const std::string fingerprint = protocol::decode_text(w, after_ids);
   if (ids.empty()) {  // fewer chunks than ranks: nothing to open or replay
     const ReplayEnd end = end_from(wait());
     (void)transport.drain(s.peer_timeout);
@@ -237,14 +241,16 @@ ReplayEnd serve_replay(const mpi::Session& session, const ReplaySettings& s) {
   std::optional<core::Kernel> kernel;
   if (opened.config && !early) kernel.emplace(*opened.config);
   if (kernel) {
-    const std::function<void()> tick = [&] {
+    // Rank 0 may end the job early: the share is abandoned within a piece.
+    const core::Kernel::BetweenPieces between = [&] {
       if (!early) early = poll();
+      return !early;
     };
     std::vector<core::ChunkSum> sums;
     for (std::size_t at = 0; at < ids.size() && !early; at += kChunksPerMessage) {
       const std::size_t count = std::min(kChunksPerMessage, ids.size() - at);
       sums.assign(count, {});
-      kernel->sum_chunks(std::span(ids).subspan(at, count), sums, s.threads, tick);
+      if (!kernel->sum_chunks(std::span(ids).subspan(at, count), sums, s.threads, between)) break;
       std::vector<std::uint64_t> words{at, count};
       words.reserve(2 + protocol::kWordsPerChunk * count);
       for (const auto& x : sums) {

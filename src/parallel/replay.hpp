@@ -20,6 +20,7 @@
 #include "io/file_locking.hpp"
 #include "parallel/clock.hpp"
 #include "parallel/mpi.hpp"
+#include "parallel/peer_timing.hpp"
 #include "parallel/transport.hpp"
 
 namespace tally::parallel {
@@ -29,9 +30,8 @@ struct ReplaySettings {
   io::FileLocking locking = io::FileLocking::kBestEffort;
   int threads = 1;            ///< OpenMP threads per rank
   double peer_timeout = 10;   ///< seconds without a word from a peer before it is given up
-  /// Seconds to wait for a peer's first word: rank 0 (or a worker) may be reading a large file.
-  [[nodiscard]] double startup_timeout() const { return std::max(peer_timeout, 120.0); }
-  [[nodiscard]] double finalize_bound() const { return peer_timeout + 30; }
+  [[nodiscard]] PeerTiming timing() const { return {peer_timeout}; }
+  [[nodiscard]] double finalize_bound() const { return timing().finalize_bound(); }
 };
 
 /// The share [begin, end) of `n` selected chunks that rank `rank` of `ranks` replays:

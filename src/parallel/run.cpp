@@ -3,7 +3,9 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <chrono>
 #include <ctime>
+#include <future>
 
 #include "core/kernel.hpp"
 #include "io/atomic_file.hpp"
@@ -23,10 +25,6 @@
 namespace tally::parallel {
 
 namespace {
-
-/// Seconds a worker waits for rank 0's start-up verdict: rank 0 may be loading and
-/// checking a large checkpoint.
-double startup_timeout(const RunSettings& s) { return std::max(s.peer_timeout, 120.0); }
 
 std::string utc_now() {
   const std::time_t now = std::time(nullptr);
@@ -50,7 +48,7 @@ io::RunRecord prepare(const RunSettings& s, const io::CheckpointStore& store, st
   // killed run (their names are random, so nobody else would ever reuse them).
   if (lock.held().size() == 3)
     for (const auto& file : {s.output, store.path(), store.previous_path()}) (void)io::remove_stale_temps(file);
-  check_memory_budget(s.config, s.histogram);
+  check_memory_budget(s.config, s.histogram, s.threads);
   io::test_hold("locked");
   io::RunRecord record{core::Ledger(s.config)};
   if (s.resume == ResumePolicy::kNever) {
@@ -142,7 +140,7 @@ ExitCode finish(const RunSettings& s, const io::CheckpointStore& store, io::RunR
 }
 
 /// Tells every living worker how to end, and waits (bounded) until they have it.
-void send_final(MpiTransport& transport, const std::vector<int>& workers, protocol::Final final_word,
+void send_final(Transport& transport, const std::vector<int>& workers, protocol::Final final_word,
                 double bound) {
   for (int r : workers) transport.send(r, protocol::kFinal, protocol::encode(final_word));
   (void)transport.drain(bound);  // a worker that cannot take it is gone: nothing to wait for
@@ -168,15 +166,23 @@ RunOutcome run_local(const RunSettings& s) {
 
 RunOutcome run_mpi(const RunSettings& s, mpi::Session& session) {
   const SteadyClock clock;
-  MpiTransport transport(session.comm(), clock, s.peer_timeout);
+  MpiTransport transport(session.comm(), clock, s.timing());
   RunOutcome out;
   if (session.rank() != 0) {
     transport.send(0, protocol::kHello, protocol::encode_text(host_name()));
-    // The verdict: [code, message]. Rank 0 may be stopped or dead: wait a bounded time.
-    const double start = clock.now();
+    // The verdict: [code, message]. Rank 0 may be stopped or dead: wait a bounded time,
+    // the start-up allowance until its first word, then --peer-timeout since its last
+    // (it heartbeats while it loads a checkpoint of any size).
+    double last_heard = clock.now(), allowed = s.timing().startup_allowance();
     std::optional<Message> verdict;
-    for (int round = 0; !(verdict = transport.poll(0)); idle_pause(round)) {
-      if (!transport.failures().empty() || clock.now() - start > startup_timeout(s))
+    for (int round = 0; !verdict; idle_pause(round)) {
+      while ((verdict = transport.poll(0)) && verdict->tag == protocol::kHeartbeat) {
+        last_heard = clock.now();
+        allowed = s.timing().silence;
+        verdict.reset();
+      }
+      if (verdict) break;
+      if (!transport.failures().empty() || clock.now() - last_heard > allowed)
         throw Error(ExitCode::kFailure, "no start-up word from the coordinator (rank 0); giving up");
     }
     if (verdict->tag != protocol::kVerdict || verdict->words.empty())
@@ -194,14 +200,23 @@ RunOutcome run_mpi(const RunSettings& s, mpi::Session& session) {
   io::RunLock lock;  // released last, after the results file is in place
   ExitCode verdict = ExitCode::kOk;
   std::string message;
+  std::vector<int> workers;
+  for (int r = 1; r < session.size(); ++r) workers.push_back(r);
+  // Loading a large checkpoint takes seconds: it runs on a helper thread while this one
+  // tells the waiting workers that rank 0 is alive.
+  auto preparing = std::async(std::launch::async, [&] { return prepare(s, store, out.notes, lock); });
+  for (int round = 0; preparing.wait_for(std::chrono::seconds(0)) != std::future_status::ready;) {
+    for (int r : workers) transport.send(r, protocol::kHeartbeat, {});
+    for (double since = clock.now(); clock.now() - since < s.timing().heartbeat() &&
+                                     preparing.wait_for(std::chrono::seconds(0)) != std::future_status::ready;)
+      idle_pause(round);
+  }
   try {
-    record = prepare(s, store, out.notes, lock);
+    record = preparing.get();
   } catch (const Error& e) {
     verdict = e.code();
     message = e.what();
   }
-  std::vector<int> workers;
-  for (int r = 1; r < session.size(); ++r) workers.push_back(r);
   for (int r : workers) transport.send(r, protocol::kVerdict, protocol::encode_text(message, {std::uint64_t(verdict)}));
   if (verdict != ExitCode::kOk) {
     (void)transport.drain(s.peer_timeout);

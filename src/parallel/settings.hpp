@@ -8,6 +8,7 @@
 #include "core/config.hpp"
 #include "io/file_locking.hpp"
 #include "io/run_record.hpp"
+#include "parallel/peer_timing.hpp"
 #include "parallel/progress.hpp"
 
 namespace tally::parallel {
@@ -38,9 +39,10 @@ struct RunSettings {
   std::map<std::string, std::string> provenance;
 
   [[nodiscard]] std::filesystem::path checkpoint_path() const;
+  [[nodiscard]] PeerTiming timing() const { return {peer_timeout}; }
   /// Seconds MPI_Finalize may take once this rank is done before the process leaves
   /// without it (a peer is dead or stopped; docs/fault-tolerance.md).
-  [[nodiscard]] double finalize_bound() const { return peer_timeout + 30; }
+  [[nodiscard]] double finalize_bound() const { return timing().finalize_bound(); }
 };
 
 }  // namespace tally::parallel

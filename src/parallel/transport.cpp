@@ -11,8 +11,8 @@
 
 namespace tally::parallel {
 
-MpiTransport::MpiTransport(MPI_Comm comm, const Clock& clock, double deadline)
-    : comm_(comm), clock_(clock), deadline_(deadline) {}
+MpiTransport::MpiTransport(MPI_Comm comm, const Clock& clock, PeerTiming timing)
+    : comm_(comm), clock_(clock), timing_(timing) {}
 
 void MpiTransport::fail(int rank, std::string why) {
   for (const auto& f : failed_)
@@ -30,44 +30,72 @@ void MpiTransport::send(int dest, int tag, std::vector<std::uint64_t> words) {
   pending_.push_back(std::move(p));
 }
 
+void MpiTransport::start_receives() {
+  for (;;) {
+    int flag = 0;
+    MPI_Message handle = MPI_MESSAGE_NULL;
+    MPI_Status status;
+    if (const int rc = MPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, comm_, &flag, &handle, &status); rc != MPI_SUCCESS)
+      throw Error(ExitCode::kFailure, "MPI error while waiting for messages: " + mpi::error_text(rc));
+    if (!flag) return;
+    int count = 0;
+    MPI_Get_count(&status, MPI_UINT64_T, &count);
+    Receiving r{{status.MPI_SOURCE, status.MPI_TAG, std::vector<std::uint64_t>(std::size_t(std::max(count, 0)))},
+                MPI_REQUEST_NULL, clock_.now()};
+    // The matched message itself: no other message of the same source and tag can take its place.
+    if (const int rc = MPI_Imrecv(r.message.words.data(), count, MPI_UINT64_T, &handle, &r.request); rc != MPI_SUCCESS) {
+      fail(r.message.source, "MPI error receiving from it: " + mpi::error_text(rc));
+      continue;
+    }
+    receiving_.push_back(std::move(r));
+  }
+}
+
+void MpiTransport::progress_receives() {
+  const double now = clock_.now();
+  std::vector<int> failed;
+  for (auto& r : receiving_) {
+    if (r.done) continue;
+    int done = 0;
+    const int rc = MPI_Test(&r.request, &done, MPI_STATUS_IGNORE);
+    if (rc != MPI_SUCCESS) {
+      fail(r.message.source, "MPI error receiving from it: " + mpi::error_text(rc));
+      failed.push_back(r.message.source);
+    } else if (!done && now - r.since > deadline(r.message.words.size())) {
+      fail(r.message.source, "a message from it did not complete in " + std::to_string(int(now - r.since)) + " s");
+      failed.push_back(r.message.source);
+    }
+    r.done = done != 0;
+  }
+  // A failed peer's later messages are not delivered either (their order is lost).
+  // MPI may still write into the buffers: they are kept (never freed) with the requests.
+  std::erase_if(receiving_, [&](Receiving& r) {
+    if (std::find(failed.begin(), failed.end(), r.message.source) == failed.end()) return false;
+    if (!r.done) abandoned_.push_back({r.message.source, r.request, std::move(r.message.words), r.since});
+    return true;
+  });
+}
+
 std::optional<Message> MpiTransport::poll(int source) {
-  int flag = 0;
-  MPI_Status status;
-  if (const int rc = MPI_Iprobe(source, MPI_ANY_TAG, comm_, &flag, &status); rc != MPI_SUCCESS) {
-    if (source != MPI_ANY_SOURCE) {
-      fail(source, "MPI error probing it: " + mpi::error_text(rc));
-      return std::nullopt;
+  start_receives();
+  progress_receives();
+  std::vector<int> busy;  // sources with an earlier message still arriving
+  for (auto it = receiving_.begin(); it != receiving_.end(); ++it) {
+    const int from = it->message.source;
+    if (source != MPI_ANY_SOURCE && from != source) continue;
+    const bool behind = std::find(busy.begin(), busy.end(), from) != busy.end();
+    if (it->done && (!behind || it->message.words.empty())) {
+      Message m = std::move(it->message);
+      receiving_.erase(it);
+      return m;
     }
-    throw Error(ExitCode::kFailure, "MPI error while waiting for messages: " + mpi::error_text(rc));
+    if (!it->done) busy.push_back(from);
   }
-  if (!flag) return std::nullopt;
-  int count = 0;
-  MPI_Get_count(&status, MPI_UINT64_T, &count);
-  Message m{status.MPI_SOURCE, status.MPI_TAG, std::vector<std::uint64_t>(std::size_t(std::max(count, 0)))};
-  MPI_Request request = MPI_REQUEST_NULL;
-  int rc = MPI_Irecv(m.words.data(), count, MPI_UINT64_T, m.source, m.tag, comm_, &request);
-  // The message has arrived (at least its envelope): completing it takes moments
-  // unless its sender died mid-transfer.
-  const double start = clock_.now();
-  for (int round = 0, done = 0; rc == MPI_SUCCESS && !done;) {
-    rc = MPI_Test(&request, &done, MPI_STATUS_IGNORE);
-    if (done || rc != MPI_SUCCESS) break;
-    if (clock_.now() - start > deadline_) {
-      fail(m.source, "a message from it did not complete");
-      // MPI may still write into the buffer: it is kept (never freed) with the request.
-      abandoned_.push_back({m.source, request, std::move(m.words), start});
-      return std::nullopt;
-    }
-    idle_pause(round);
-  }
-  if (rc != MPI_SUCCESS) {
-    fail(m.source, "MPI error receiving from it: " + mpi::error_text(rc));
-    return std::nullopt;
-  }
-  return m;
+  return std::nullopt;
 }
 
 std::vector<PeerFailure> MpiTransport::failures() {
+  progress_receives();
   const double now = clock_.now();
   std::erase_if(pending_, [&](Pending& p) {
     int done = 0;
@@ -76,7 +104,7 @@ std::vector<PeerFailure> MpiTransport::failures() {
       fail(p.dest, "MPI error sending to it: " + mpi::error_text(rc));
       return true;
     }
-    if (!done && now - p.since > deadline_) {
+    if (!done && now - p.since > deadline(p.words.size())) {
       fail(p.dest, "a message to it was not taken for " + std::to_string(int(now - p.since)) + " s");
       abandoned_.push_back(std::move(p));
       return true;
@@ -90,6 +118,11 @@ void MpiTransport::abandon(int rank) {
   std::erase_if(pending_, [&](Pending& p) {
     if (p.dest != rank) return false;
     abandoned_.push_back(std::move(p));
+    return true;
+  });
+  std::erase_if(receiving_, [&](Receiving& r) {
+    if (r.message.source != rank) return false;
+    if (!r.done) abandoned_.push_back({rank, r.request, std::move(r.message.words), r.since});
     return true;
   });
 }

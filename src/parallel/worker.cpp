@@ -15,9 +15,9 @@ constexpr int kRequestsInFlight = 2;  // one batch computing, one already on its
 
 class CoordinatorLink {
  public:
-  CoordinatorLink(const RunSettings& s, MpiTransport& transport, const Clock& clock)
+  CoordinatorLink(const RunSettings& s, Transport& transport, const Clock& clock)
       : transport_(transport), clock_(clock), timeout_(s.peer_timeout),
-        heartbeat_(std::min(1.0, s.peer_timeout / 5)), last_heard_(clock.now()), last_told_(last_heard_) {}
+        heartbeat_(s.timing().heartbeat()), last_heard_(clock.now()), last_told_(last_heard_) {}
 
   void send(protocol::Tag tag, std::vector<std::uint64_t> words) {
     transport_.send(0, tag, std::move(words));
@@ -54,13 +54,13 @@ class CoordinatorLink {
     return "no message from the coordinator (rank 0) for " + std::to_string(int(clock_.now() - last_heard_)) +
            " s; giving up";
   }
-  MpiTransport& transport_;
+  Transport& transport_;
   const Clock& clock_;
   double timeout_, heartbeat_, last_heard_, last_told_;
 };
 }  // namespace
 
-WorkerEnd run_worker(const RunSettings& settings, MpiTransport& transport, const Clock& clock) {
+WorkerEnd run_worker(const RunSettings& settings, Transport& transport, const Clock& clock) {
   const core::Kernel kernel(settings.config);
   CoordinatorLink link(settings, transport, clock);
   std::deque<Batch> queue;
@@ -77,6 +77,7 @@ WorkerEnd run_worker(const RunSettings& settings, MpiTransport& transport, const
   auto take = [&](const Message& m) {
     if (m.tag != protocol::kAssign)
       throw Error(ExitCode::kFailure, "unexpected message tag " + std::to_string(m.tag) + " from the coordinator");
+    if (in_flight == 0) throw Error(ExitCode::kFailure, "an assignment from the coordinator that was not asked for");
     --in_flight;
     const auto assign = protocol::decode_assign(m.words);
     if (assign.batch.count > 0 && !stop_now) queue.push_back(assign.batch);
@@ -91,14 +92,14 @@ WorkerEnd run_worker(const RunSettings& settings, MpiTransport& transport, const
       queue.clear();
     }
   };
-  // While a batch computes: heartbeats, and replies taken as they come.
-  const std::function<void()> tick = [&] {
+  // Between pieces of a batch: heartbeats, replies taken as they come, rank 0's
+  // silence noticed, and a stop (a signal here or "stop now" from rank 0) abandons the
+  // batch within one piece: its chunks stay pending in rank 0's checkpoint.
+  const core::Kernel::BetweenPieces between = [&] {
     link.heartbeat_if_due();
-    while (in_flight > 0) {
-      auto m = link.poll();
-      if (!m) break;
-      take(*m);
-    }
+    while (auto m = link.poll()) take(*m);
+    check_signal();
+    return !stop_now;
   };
 
   for (int i = 0; i < kRequestsInFlight; ++i) request(BatchResult{});
@@ -116,13 +117,14 @@ WorkerEnd run_worker(const RunSettings& settings, MpiTransport& transport, const
     }
     const Batch batch = queue.front();
     queue.pop_front();
-    const BatchResult result = compute_batch(kernel, batch, settings.threads, settings.histogram, tick);
-    timing.busy_seconds += result.busy_seconds;
-    timing.chunks += std::int64_t(batch.count);
-    draws += result.draws;
+    const auto result = compute_batch(kernel, batch, settings.threads, settings.histogram, between);
     check_signal();
     if (stop_now) queue.clear();
-    request(result);  // reports the sums and asks for one more batch
+    if (!result) continue;  // abandoned by a stop: nothing to report
+    timing.busy_seconds += result->busy_seconds;
+    timing.chunks += std::int64_t(batch.count);
+    draws += result->draws;
+    request(*result);  // reports the sums and asks for one more batch
   }
   // The loop ends once every request is answered: kNoMore and kStopNow both end the supply.
   link.send(protocol::kBye, protocol::encode(timing, draws));

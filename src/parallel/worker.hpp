@@ -17,6 +17,6 @@ struct WorkerEnd {
 /// Runs until the coordinator has no more work or asks to stop, then says goodbye with
 /// this rank's timing and returns what the coordinator decided. Throws when rank 0
 /// stays silent past the peer timeout.
-[[nodiscard]] WorkerEnd run_worker(const RunSettings& settings, MpiTransport& transport, const Clock& clock);
+[[nodiscard]] WorkerEnd run_worker(const RunSettings& settings, Transport& transport, const Clock& clock);
 
 }  // namespace tally::parallel

@@ -42,7 +42,7 @@ struct FakeWorkers {
     return tags;
   }
   std::vector<std::uint64_t> result_of(const Batch& b) {
-    return protocol::encode(compute_batch(kernel, b, 1, false));
+    return protocol::encode(*compute_batch(kernel, b, 1, false));
   }
 };
 
@@ -65,7 +65,7 @@ TEST(Dispatcher, EveryChunkOnceAcrossWorkersAndRankZero) {
   w.deliver(d);
   for (int round = 0; round < 1000 && !d.finished(); ++round) {
     now += 0.01;
-    if (auto own = d.next_own_batch(300)) d.absorb_own(compute_batch(w.kernel, *own, 1, false));
+    if (auto own = d.next_own_batch(300)) d.absorb_own(*compute_batch(w.kernel, *own, 1, false));
     for (int r : {1, 2}) {
       auto& q = w.queued[r];
       if (!q.empty()) {
@@ -123,7 +123,7 @@ TEST(Dispatcher, SilentWorkerIsLostAndItsBatchesGoToOthers) {
   w.deliver(d);
   for (int round = 0; round < 2000 && !record.ledger.complete(); ++round) {
     now += 0.01;
-    if (auto own = d.next_own_batch(100)) d.absorb_own(compute_batch(w.kernel, *own, 1, false));
+    if (auto own = d.next_own_batch(100)) d.absorb_own(*compute_batch(w.kernel, *own, 1, false));
     auto& q = w.queued[2];
     if (!q.empty()) {
       const Batch b = q.front();
@@ -147,7 +147,7 @@ TEST(Dispatcher, SilentWorkerIsLostAndItsBatchesGoToOthers) {
   ASSERT_EQ(assigns[1].size(), 1u);
   EXPECT_EQ(assigns[1][0].reason, protocol::NoWork::kStopNow);  // no new work for a lost rank
   // A different sum for a done chunk is a real error, never silently accepted.
-  BatchResult forged = compute_batch(w.kernel, held[0], 1, false);
+  BatchResult forged = *compute_batch(w.kernel, held[0], 1, false);
   forged.sums[0].sum += 1;
   EXPECT_THROW(d.on_message(1, protocol::kResult, protocol::encode(forged), now), Error);
 }
@@ -164,7 +164,7 @@ TEST(Dispatcher, MpiFailureLosesTheWorkerAtOnce) {
   EXPECT_EQ(record.lost.at(0).reason, "MPI error sending to it");
   EXPECT_TRUE(d.living_workers().empty());
   // Rank 0 alone now computes everything, including what rank 1 held.
-  while (auto own = d.next_own_batch(1000)) d.absorb_own(compute_batch(w.kernel, *own, 1, false));
+  while (auto own = d.next_own_batch(1000)) d.absorb_own(*compute_batch(w.kernel, *own, 1, false));
   EXPECT_TRUE(record.ledger.complete());
   EXPECT_TRUE(d.finished());
   EXPECT_EQ(record.ledger.total_sum(), reference_total(c));

@@ -57,3 +57,41 @@ TEST(Protocol, AssignRoundTrip) {
 
 }  // namespace
 }  // namespace tally::parallel
+
+namespace tally::parallel {
+namespace {
+
+TEST(Protocol, ChunkRunsRoundTripAndStaySmall) {
+  std::vector<core::ChunkId> all(1u << 20);
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  const auto words = protocol::encode_runs(all, {7});
+  EXPECT_EQ(words, (std::vector<std::uint64_t>{7, 1, 0, 1u << 20}));  // a whole ledger is one run
+  for (const std::vector<core::ChunkId>& ids :
+       {std::vector<core::ChunkId>{}, {5}, {0, 1, 2, 9, 10, 40}, {3, 5, 7}, {(1u << 20) - 1}}) {
+    const auto w = protocol::encode_runs(ids, {42});
+    std::size_t at = 1;
+    const auto back = protocol::decode_runs(w, at, 1u << 20);
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(*back, ids);
+    EXPECT_EQ(at, w.size());
+  }
+}
+
+TEST(Protocol, MalformedChunkRunsAreRefused) {
+  const std::vector<std::vector<std::uint64_t>> bad = {
+      {},               // no count
+      {2, 0, 1},        // fewer runs than counted
+      {1, 0, 0},        // an empty run
+      {1, 99, 2},       // beyond the ledger (limit 100)
+      {1, 0, 101},      // more ids than the ledger
+      {2, 5, 2, 6, 1},  // overlapping, not ascending
+      {1, 1, UINT64_MAX},
+  };
+  for (const auto& w : bad) {
+    std::size_t at = 0;
+    EXPECT_FALSE(protocol::decode_runs(w, at, 100).has_value()) << w.size();
+  }
+}
+
+}  // namespace
+}  // namespace tally::parallel
