@@ -29,7 +29,7 @@ def small(tmp_path):
 # ------------------------------------------------------------------ lazy and bounded
 @pytest.fixture(scope="module")
 def large(tmp_path_factory):
-    """A valid results file of 2^24 chunks (16 tasks x 2^20 one-draw chunks, ~420 MB)."""
+    """A valid results file of 2^24 chunks (16 tasks x 2^20 one-draw chunks, 400 MiB)."""
     path = tmp_path_factory.mktemp("large") / "large.h5"
     want = tallyfile.build_constant(path, tasks=16, samples=1 << 20, chunk=1)
     assert want["chunks"] == LARGE_CHUNKS
@@ -39,7 +39,7 @@ def large(tmp_path_factory):
 
 def test_large_file_opens_within_100_mb(large):
     """Opening a 2^24-chunk file, its summary, total, z-score, history and the HTML repr in a
-    child whose address space may grow by 100 MB only: reading the ledger would need 420 MB.
+    child whose address space may grow by 100 MB only: reading the ledger would need 256 MiB.
     (Prints the open time and resident growth; docs/python.md quotes a measurement.)"""
     path, want = large
     code = ("import resource, sys, time; sys.path.insert(0, sys.argv[2]); import tally, h5py\n"
