@@ -3,6 +3,7 @@ fetched from outside it) that a real browser renders: headless Chromium draws th
 figures (non-blank: matplotlib's blue in the screenshot, none without the images) and
 its DOM holds every file's exact total. Skipped, with the reason, without Chromium."""
 import base64
+import json
 import os
 import re
 import shutil
@@ -99,3 +100,18 @@ def test_repr_html_shows_the_summary(report):
     with tally.Results(page.parent / "hist.h5") as r:
         text = r._repr_html_()
     assert text.startswith("<table") and str(totals[0]) in text and "[-20, 80]" in text
+
+
+def test_analyze_expands_a_glob_into_the_sweep_table(report, tmp_path):
+    """A quoted glob: tally-analyze expands it (sorted) and reports the sweep through tally.runs."""
+    page, totals = report
+    env = dict(os.environ, MPLCONFIGDIR=os.environ.get("MPLCONFIGDIR", str(tmp_path / "mpl")))
+    p = subprocess.run([ANALYZE, str(page.parent / "seed-*.h5"), "--out", str(tmp_path / "plots"), "--json"],
+                       capture_output=True, text=True, timeout=300, env=env)
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert [os.path.basename(r["file"]) for r in out["sweep"]] == ["seed-1.h5", "seed-2.h5"]
+    assert [r["total"] for r in out["sweep"]] == totals[1:] and os.path.exists(out["comparison_plot"])
+    p = subprocess.run([ANALYZE, str(page.parent / "none-*.h5"), "--out", str(tmp_path / "plots")],
+                       capture_output=True, text=True, timeout=300, env=env)
+    assert p.returncode == 2 and "no file matches" in p.stderr and len(p.stderr.strip().splitlines()) == 1
