@@ -277,10 +277,8 @@ class Results:
             raise ImportError("reading tally files needs h5py (Debian: python3-h5py)") from None
         self._f = None
         try:
-            if not os.path.exists(self.path):
-                raise FormatError("does not exist")
             if not os.path.isfile(self.path):
-                raise FormatError("is not a file")
+                raise FormatError("is not a file" if os.path.exists(self.path) else "does not exist")
             try:
                 self._f = _open(h5py, self.path)
             except OSError as e:
