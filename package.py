@@ -42,6 +42,12 @@ class Tally(CMakePackage):
         "sets target flags and the AVX-512 kernels are dispatched at run time anyway",
     )
     variant("benchmarks", default=False, description="Build the Google Benchmark kernels (TALLY_BENCHMARKS)")
+    variant(
+        "python",
+        default=True,
+        description="The tally Python package, tally-analyze and tally-reference, so that "
+        "`spack load tally` makes `import tally` work (TALLY_PYTHON_PACKAGE)",
+    )
 
     depends_on("c", type="build")  # FindHDF5 probes with a C compile
     depends_on("cxx", type="build")
@@ -59,6 +65,16 @@ class Tally(CMakePackage):
     depends_on("random123")
     depends_on("xxhash@0.8:")
     depends_on("benchmark", when="+benchmarks")
+
+    # The Python package reads results files with NumPy and h5py; matplotlib draws the
+    # figures of tally-analyze and xxhash checks checkpoint seals (the package runs
+    # without either, saying what it cannot do, but a `spack load` user expects both).
+    with when("+python"):
+        depends_on("python@3.8:", type=("build", "run"))
+        depends_on("py-numpy", type="run")
+        depends_on("py-h5py", type="run")
+        depends_on("py-matplotlib", type="run")
+        depends_on("py-xxhash", type="run")
 
     depends_on("googletest@1.10:", type="test")
     depends_on("hdf5+tools", type="test")  # h5dump reads the results files back
@@ -83,11 +99,17 @@ class Tally(CMakePackage):
             self.define_from_variant("TALLY_OPENMP", "openmp"),
             self.define_from_variant("TALLY_NATIVE", "native"),
             self.define_from_variant("TALLY_BENCHMARKS", "benchmarks"),
+            self.define_from_variant("TALLY_PYTHON_PACKAGE", "python"),
             self.define("BUILD_TESTING", self.run_tests),
         ]
         if self.run_tests:  # read by the test folders only
             args.append(self.define("TALLY_PYTHON", self.spec["python"].command.path))
         return args
+
+    def setup_run_environment(self, env):
+        # The package is installed beside the analysis scripts (cmake/Install.cmake).
+        if self.spec.satisfies("+python"):
+            env.prepend_path("PYTHONPATH", join_path(self.prefix.share, "tally", "python"))
 
     def mpi_launcher(self):
         """The spec's own launcher and the arguments that let it start two ranks anywhere:

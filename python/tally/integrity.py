@@ -2,20 +2,15 @@
 
 A checkpoint carries two XXH3-128 digests:
   * the seal: 512-byte user block "tally-seal v1\\n<32 hex>\\n<bytes after the block>\\n",
-    the digest of every byte after the block. It is checked before HDF5 parses the file,
-    so damaged bytes never reach the HDF5 library.
+    the digest of every byte after the block. tally checks it before HDF5 parses the
+    file; here `Results.validate()` checks it (in a child: `check_in_subprocess`).
   * the `digest` attribute: the digest of the record itself (configuration text, status,
     the ledger, restarts, elapsed seconds, histogram), so a checkpoint re-sealed after an
     edit is still caught.
 
-Both need XXH3-128 (Debian: python3-xxhash). Without it, the seal and digest are checked
-by the tally binary (`tally verify`, found as $TALLY_BIN or `tally` on PATH) when there is
-one; otherwise they are not checked and `Results.integrity` says so."""
-import json
-import os
-import shutil
+Both need XXH3-128 (Debian: python3-xxhash). Without it `Results.validate()` says that
+they cannot run here, and `tally verify FILE` checks them; no process is started."""
 import struct
-import subprocess
 
 import numpy as np
 
@@ -85,25 +80,3 @@ def record_digest(canonical_text, status, done, sum_lo, sum_hi, missing, restart
     words(cells.size)
     h.update(cells.reshape(-1).view("<u8").tobytes())
     return h.hexdigest()
-
-
-def tally_binary():
-    """The tally executable to ask ($TALLY_BIN, else `tally` on PATH), or None."""
-    candidate = os.environ.get("TALLY_BIN") or shutil.which("tally")
-    return candidate if candidate and os.access(candidate, os.X_OK) else None
-
-
-def problems_from_binary(path, binary, timeout=600):
-    """Seal and digest problems as `tally verify` reports them (a list, empty when both pass),
-    or None when the binary gave no usable answer."""
-    try:
-        p = subprocess.run([binary, "verify", os.fspath(path), "--json", "--chunks", "1"], capture_output=True,
-                           text=True, timeout=timeout)
-        checks = json.loads(p.stdout)["checks"]
-    except (OSError, subprocess.SubprocessError, ValueError, KeyError, TypeError):
-        return None
-    named = {c.get("name"): c for c in checks if isinstance(c, dict)}
-    if "seal" not in named:
-        return None
-    return [f"{name}: {named[name].get('detail', 'failed')}" for name in ("seal", "digest")
-            if name in named and not named[name].get("passed")]

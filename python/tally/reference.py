@@ -223,7 +223,7 @@ def config_problem(tasks, samples, lo, hi, chunk, seed=0):
 
 
 def main(argv):
-    p = ArgumentParser(prog="scripts/reference", description=__doc__.splitlines()[0])
+    p = ArgumentParser(prog="tally-reference", description=__doc__.splitlines()[0])
     p.add_argument("--tasks", type=int, default=8)
     p.add_argument("--samples", type=int, default=1_000_000)
     p.add_argument("--range", default="1:100")
@@ -257,7 +257,13 @@ def main(argv):
         for t, s in enumerate(task_sums):
             print(f"task {t}: {s}")
         print(f"total: {sum(task_sums)}")
+    return 0
+
+
+def cli():
+    """Console entry point `tally-reference`."""
+    sys.exit(main(sys.argv[1:]))
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    cli()

@@ -1,16 +1,19 @@
-"""tally.Results: one results file or checkpoint, read-only, checked by the same rules
-as the C++ reader (src/io/record_layout.cpp, src/core/ledger.cpp, src/io/hdf5.cpp), with
-exact Python integers for sums.
+"""tally.Results: one results file or checkpoint, read-only and lazily, checked on request
+by the same rules as the C++ reader (src/io/record_layout.cpp, src/core/ledger.cpp,
+src/io/hdf5.cpp), with exact Python integers for sums.
 
-Reads format_version 1 (int64 sums) and 2 (128-bit sums as the compound
-{lo: uint64, hi: int64}, ranks/host, starts/, lost/, provenance/). Before reading any
-value it checks the value's type, shape and that the file really stores that many
-bytes, so a crafted file can neither crash this reader nor make it allocate more than
-the file holds."""
+Opening reads the configuration, status and provenance only; everything else is read
+when first asked for. Reads format_version 1 (int64 sums) and 2 (128-bit sums as the
+compound {lo: uint64, hi: int64}, ranks/host, starts/, lost/, provenance/). Before
+reading any value it checks the value's type, shape and that the file really stores
+that many bytes, so a crafted file can neither crash this reader nor make it allocate
+more than the file holds."""
+import dataclasses
+import functools
+import html
 import os
 import subprocess
 import sys
-import warnings
 
 import numpy as np
 
@@ -19,6 +22,7 @@ from .reference import NumpyStream, config_problem
 from .stats import expected_total, z_score
 
 FILETYPES = ("tally-results", "tally-checkpoint")
+INT128 = np.dtype([("lo", "<u8"), ("hi", "<i8")])  # how chunk sums are handed out, both formats
 MAX_RANKS = 1 << 24          # as src/io/record_layout.cpp: anything larger is a corrupt file
 MAX_HISTORY_ROWS = 1 << 20   # starts and lost ranks
 MAX_TAIL_RECOMPUTE = 1 << 22  # rejected units per task whose tail is redrawn here; above, bounds only
@@ -30,7 +34,39 @@ LOST_COLUMNS = {"start": "i", "rank": "i", "host": "S", "seconds": "f", "chunks_
 
 
 class FormatError(ValueError):
-    """The file is not a (valid) tally file; the message says why, in one line."""
+    """The file is not a (valid) tally file; the message names it and says why, in one line.
+    Raised for problems of the file only: anything else (a bug, no memory, no permission)
+    propagates as itself."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """A run's configuration, as `tally run` takes it (docs/cli.md)."""
+    stream: str
+    seed: int
+    tasks: int
+    samples: int
+    lo: int
+    hi: int
+    chunk: int
+
+    @property
+    def chunks_per_task(self):
+        return -(-self.samples // self.chunk)
+
+    @property
+    def chunks(self):
+        """Chunks in the ledger: tasks × chunks per task."""
+        return self.tasks * self.chunks_per_task
+
+    @property
+    def span(self):
+        """Values in [lo, hi]."""
+        return self.hi - self.lo + 1
+
+    @property
+    def canonical_text(self):
+        return canonical_text(self)
 
 
 def _text(value):
@@ -39,29 +75,32 @@ def _text(value):
     return str(value)
 
 
+def _first_line(error):
+    text = str(error)
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 def exact_ints(values):
     """Python ints from an int64 array or from tally's int128 compound {lo: uint64, hi: int64}."""
     arr = np.asarray(values)
     if arr.dtype.names:
-        if set(arr.dtype.names) != {"lo", "hi"}:
-            raise FormatError(f"unexpected compound fields {arr.dtype.names}")
         flat = arr.reshape(-1)
         return [(int(h) << 64) | int(lo) for lo, h in zip(flat["lo"].astype(np.uint64).tolist(),
                                                            flat["hi"].astype(np.int64).tolist())]
-    if arr.dtype.kind not in "iu":
-        raise FormatError(f"expected integers, found {arr.dtype}")
     return [int(v) for v in arr.reshape(-1).tolist()]
 
 
-def fingerprint(canonical_text):
+def fingerprint(canonical):
     """FNV-1a 64 of the canonical configuration text, as 16 hex digits (src/core/config.cpp)."""
     h = 0xCBF29CE484222325
-    for byte in canonical_text.encode():
+    for byte in canonical.encode():
         h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
     return f"{h:016x}"
 
 
 def canonical_text(c):
+    """The configuration text the fingerprint is taken of; c: a Config or a dict of its fields."""
+    c = dataclasses.asdict(c) if isinstance(c, Config) else c
     return (f"tally-config-v1 stream={c['stream']} seed={c['seed']} tasks={c['tasks']} samples={c['samples']} "
             f"lo={c['lo']} hi={c['hi']} chunk={c['chunk']}")
 
@@ -77,6 +116,13 @@ def parse_seed(text):
     if value >= 1 << 128:
         raise FormatError(f"stored seed must be below 2^128, not {text!r}")
     return value
+
+
+def _hdf5_error(error):
+    """True for an error the HDF5 library raised about the file's bytes (h5py gives those
+    as a plain OSError without errno, or KeyError for an object it cannot open); a
+    FileNotFoundError, PermissionError or any other error is not the file's format."""
+    return (type(error) is OSError and error.errno is None) or type(error) is KeyError
 
 
 class _File:
@@ -98,7 +144,12 @@ class _File:
                 raise FormatError(f"{kind} {path!r} is missing")
             if not isinstance(link, self.h5py.HardLink):  # soft or external: loops, other files
                 raise FormatError(f"{path!r} is a {type(link).__name__}; tally writes plain objects only")
-            obj = obj[part]
+            try:
+                obj = obj[part]
+            except (OSError, KeyError) as e:
+                if not _hdf5_error(e):
+                    raise
+                raise FormatError(f"{path!r} cannot be opened ({_first_line(e)})") from None
         want = self.h5py.Dataset if kind == "dataset" else self.h5py.Group
         if not isinstance(obj, want):
             raise FormatError(f"{path!r} is not a {kind}")
@@ -107,7 +158,7 @@ class _File:
     def exists(self, path):
         obj = self.f
         for part in path.split("/"):
-            if not isinstance(obj, self.h5py.Group) or part not in obj:
+            if not isinstance(obj, self.h5py.Group) or obj.get(part, getlink=True) is None:
                 return False
             obj = obj[part]
         return True
@@ -123,7 +174,12 @@ class _File:
               "S": dt.kind == "S" and 0 < dt.itemsize <= 1 << 20}[kind]
         if not ok or n != 1:
             raise FormatError(f"attribute {name!r} has the wrong type or shape ({dt}, {aid.shape})")
-        value = np.asarray(obj.attrs[name]).reshape(-1)[0]
+        try:
+            value = np.asarray(obj.attrs[name]).reshape(-1)[0]
+        except OSError as e:
+            if not _hdf5_error(e):
+                raise
+            raise FormatError(f"attribute {name!r} cannot be read ({_first_line(e)})") from None
         if kind == "i":
             value = int(value)
             if not -(1 << 63) <= value < 1 << 63:
@@ -153,7 +209,19 @@ class _File:
         if not ok:
             raise FormatError(f"dataset {path!r} has type {dt}, not tally's {kind}")
         self.bounded(d, path)
-        return d[()]
+        try:
+            return d[()]
+        except OSError as e:
+            if not _hdf5_error(e):
+                raise
+            raise FormatError(f"dataset {path!r} cannot be read ({_first_line(e)})") from None
+
+    def rows(self, path):
+        """Length of a 1-D list dataset (starts/, lost/), without reading it."""
+        shape = self.get(path).shape
+        if shape is None or len(shape) != 1 or shape[0] > MAX_HISTORY_ROWS:
+            raise FormatError(f"{path} is not a list of at most {MAX_HISTORY_ROWS} rows")
+        return shape[0]
 
     def bounded(self, d, path):
         """Refuses a dataset that claims more bytes than the file stores for it (unallocated,
@@ -177,71 +245,80 @@ def _open(h5py, path):
         return h5py.File(path, "r")
 
 
+def _read(method):
+    """A lazily read value: read once, on first use; a FormatError names the file."""
+    @functools.wraps(method)
+    def wrapper(self):
+        try:
+            return method(self)
+        except FormatError as e:
+            raise FormatError(f"{self.path}: {e}") from None
+    return functools.cached_property(wrapper)
+
+
 class Results:
-    """A tally results file or checkpoint. Raises FormatError, with one line, for anything
-    that is not a valid tally file; no h5py exception reaches the caller. (A damaged file
-    can still crash the HDF5 library itself: `tally.results.check_in_subprocess(path)`
-    validates in a child process first.)"""
+    """A tally results file or checkpoint, open read-only.
+
+    Opening reads the configuration, status and provenance; the sums, the ledger, the
+    per-rank timing, the history and the histogram are read when first used. Each read
+    checks the stored type, shape and size; `validate()` checks that the values agree
+    with each other (and a checkpoint's seal and digest). Problems of the file raise
+    FormatError, one line naming the file; anything else propagates as itself.
+
+        with tally.Results("run.h5") as r:
+            print(r.total, r.z_score())
+    """
 
     def __init__(self, path):
         self.path = os.fspath(path)
-        if not os.path.isfile(self.path):
-            raise FormatError(f"{self.path} does not exist or is not a file")
         try:
             import h5py  # here, so `import tally` works without h5py for tally.reference
         except ImportError:
-            raise FormatError("reading tally files needs h5py (Debian: python3-h5py)") from None
-        size = os.path.getsize(self.path)
+            raise ImportError("reading tally files needs h5py (Debian: python3-h5py)") from None
+        self._f = None
         try:
-            sealed = integrity.has_seal(self.path)
-            self.integrity = self._check_seal() if sealed else {"seal": "none (results files are not sealed)"}
-            with _open(h5py, self.path) as f:
-                self._read(_File(f, size))
-            if self.filetype == "tally-checkpoint":
-                if not sealed:
-                    raise FormatError("a checkpoint without its seal (torn, or its first block was overwritten)")
-                self._check_digest()
+            if not os.path.isfile(self.path):
+                raise FormatError("is not a file" if os.path.exists(self.path) else "does not exist")
+            try:
+                self._f = _open(h5py, self.path)
+            except OSError as e:
+                if isinstance(e, FileNotFoundError):  # between the check above and here
+                    raise FormatError("does not exist (removed while it was being opened: a checkpoint "
+                                      "rotating away?)") from None
+                if not _hdf5_error(e):
+                    raise
+                raise FormatError(f"not an HDF5 file ({_first_line(e)})") from None
+            self._file = _File(self._f, self._f.id.get_filesize())
+            self._read_header(self._file)
         except FormatError as e:
+            self.close()
             raise FormatError(f"{self.path}: {e}") from None
-        except (OSError, KeyError, ValueError, TypeError, RuntimeError, AttributeError, IndexError,
-                OverflowError, MemoryError) as e:
-            first = str(e).splitlines()[0] if str(e) else ""
-            raise FormatError(f"{self.path}: not a valid tally file ({type(e).__name__}: {first})") from None
+        except BaseException:
+            self.close()
+            raise
 
-    # ------------------------------------------------------------------ integrity
-    def _check_seal(self):
-        if integrity.xxhash is not None:
-            problem = integrity.seal_problem(self.path)
-            if problem:
-                raise FormatError(f"checkpoint fails its seal: {problem}")
-            return {"seal": "XXH3-128 of the whole file matches"}
-        binary = integrity.tally_binary()
-        found = integrity.problems_from_binary(self.path, binary) if binary else None
-        if found:
-            raise FormatError(f"checkpoint fails its integrity checks ({binary} verify): {'; '.join(found)}")
-        if found is None:
-            warnings.warn(f"{self.path}: checkpoint seal and digest not checked (no python3-xxhash, no tally "
-                          "binary); `tally verify` checks them", stacklevel=3)
-            return {"seal": "not checked (no xxhash module, no tally binary)", "digest": "not checked"}
-        return {"seal": f"checked by {binary} verify", "digest": f"checked by {binary} verify"}
+    # ------------------------------------------------------------------ file
+    def close(self):
+        """Closes the file; values already read stay available."""
+        if self._f is not None:
+            self._f.close()
+            self._f = None
 
-    def _check_digest(self):
-        if integrity.xxhash is None:
-            return  # done with the seal by the binary, or reported as not checked
-        if self._digest is None:
-            raise FormatError("a checkpoint without its digest attribute")
-        raw = self._raw_sums
-        lo = raw["lo"].astype(np.uint64) if raw.dtype.names else raw.astype(np.int64).view(np.uint64)
-        hi = raw["hi"].astype(np.int64).view(np.uint64) if raw.dtype.names else np.zeros_like(lo)
-        got = integrity.record_digest(canonical_text(self.config), self.status, self.chunks["done"], lo, hi,
-                                      self.chunks["missing"], self.restarts, self.elapsed_seconds, self.histogram,
-                                      wide=self.format_version >= 2)
-        if got != self._digest:
-            raise FormatError("checkpoint digest does not match its contents (edited and re-sealed?)")
-        self.integrity["digest"] = "XXH3-128 of the record matches"
+    def __enter__(self):
+        return self
 
-    # ------------------------------------------------------------------ reading
-    def _read(self, h):
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    @property
+    def _h(self):
+        if self._f is None:
+            raise ValueError(f"{self.path} is closed (read what you need inside the `with` block)")
+        return self._file
+
+    # ------------------------------------------------------------------ read at open
+    def _read_header(self, h):
         root = h.f
         self.filetype = h.attr(root, "filetype", "S") if "filetype" in root.attrs else ""
         if self.filetype not in FILETYPES:
@@ -249,87 +326,10 @@ class Results:
         self.format_version = h.attr(root, "format_version", "i")
         if self.format_version not in (1, 2):
             raise FormatError(f"unsupported format_version {self.format_version} (this reader knows 1 and 2)")
-        c = self._read_config(h)
-        self.config = c
-        per_task = -(-c["samples"] // c["chunk"])
-        n_chunks = c["tasks"] * per_task
+        self.config = self._read_config(h)
         self.status = h.attr(root, "status", "S")
         if self.status not in ("complete", "partial"):
             raise FormatError(f"unknown status {self.status!r}")
-        self._digest = h.attr(root, "digest", "S") if "digest" in root.attrs else None
-
-        # The ledger, and the rules of core::Ledger::restore.
-        done = np.asarray(h.dataset("chunks/done", n_chunks, "u1"))
-        if done.size and (done.max() > 1 or done.min() < 0):
-            raise FormatError("the ledger holds an invalid done flag")
-        done = done.astype(bool)
-        self._raw_sums = raw = np.asarray(h.dataset("chunks/sum", n_chunks, self._sum_kind))
-        missing = np.asarray(h.dataset("chunks/missing", n_chunks, "i8")).astype(np.int64)
-        bad = np.nonzero((missing < 0) | ((missing > 0) & (c["stream"] != "numpy")))[0]
-        if bad.size:
-            i = int(bad[0])
-            raise FormatError(f"chunk {i} claims {int(missing[i])} rejected units, impossible for this stream")
-        # Most ledgers hold sums that fit int64 (|sum| ≤ chunk·max(|lo|, |hi|)): then the checks
-        # run on NumPy int64 arrays wherever no intermediate can overflow, else on Python ints.
-        v64 = raw.astype(np.int64) if raw.dtype.names is None else None
-        if v64 is None:
-            low = raw["lo"].astype(np.uint64).view(np.int64)
-            if np.array_equal(raw["hi"].astype(np.int64), low >> 63):
-                v64 = low
-        chunk_sums = v64.tolist() if v64 is not None else exact_ints(raw)
-        lo, hi = c["lo"], c["hi"]
-        last = c["samples"] - (per_task - 1) * c["chunk"]
-        values = np.where(np.arange(n_chunks) % per_task == per_task - 1, last, c["chunk"]) - missing
-        if (done & (values < 0)).any():
-            raise FormatError(f"chunk {int(np.argmax(done & (values < 0)))} claims more rejected units than it has")
-        bound = c["chunk"] * max(abs(lo), abs(hi))  # |n·lo|, |n·hi|, |sum| of one chunk
-        if v64 is not None and bound < 1 << 62:
-            wrong = np.nonzero(done & ((v64 < values * lo) | (v64 > values * hi)))[0]
-        else:
-            wrong = [i for i in np.nonzero(done)[0].tolist()
-                     if not int(values[i]) * lo <= chunk_sums[i] <= int(values[i]) * hi]
-        if len(wrong):
-            raise FormatError(f"the ledger holds an impossible sum for chunk {int(wrong[0])}")
-        self.chunks = {"sum": np.array(chunk_sums, dtype=object), "missing": missing, "done": done}
-        if self.status == "complete" and not done.all():
-            raise FormatError("says complete but its ledger is not")
-
-        # Stored per-task values must equal what the ledger gives (tails redrawn, as the C++ does).
-        self.task_sums = exact_ints(h.dataset("tasks/sum", c["tasks"], self._sum_kind))
-        self.task_counts = exact_ints(h.dataset("tasks/count", c["tasks"], "i8"))
-        self.task_tails = exact_ints(h.dataset("tasks/tail", c["tasks"], self._sum_kind))
-        starts = np.arange(c["tasks"]) * per_task
-        per_task_sum = lambda a: np.add.reduceat(a, starts) if n_chunks else np.zeros(c["tasks"], a.dtype)  # noqa
-        complete = (per_task_sum(done.astype(np.int64)) == per_task).tolist()
-        rejected = per_task_sum(np.where(done, missing, 0)).tolist()
-        counts = (per_task_sum(np.where(done, values, 0)) + np.where(complete, rejected, 0)).tolist()
-        if v64 is not None and bound * per_task < 1 << 62:
-            chunk_part = per_task_sum(np.where(done, v64, 0)).tolist()
-        else:
-            kept = [x if d else 0 for x, d in zip(chunk_sums, done.tolist())]
-            chunk_part = [sum(kept[t * per_task:(t + 1) * per_task]) for t in range(c["tasks"])]
-        self.tails_recomputed = True
-        tails = [self._expected_tail(t, rejected[t], self.task_tails[t]) if complete[t] else 0
-                 for t in range(c["tasks"])]
-        sums = [part + (tail or 0) for part, tail in zip(chunk_part, tails)]
-        mismatched = (tails, sums, counts) != (self.task_tails, self.task_sums, self.task_counts)
-        for t in range(c["tasks"]) if mismatched else ():  # find the first task to name
-            if tails[t] is None:
-                raise FormatError(f"task {t} stores tail {self.task_tails[t]}, impossible for {rejected[t]} values")
-            if tails[t] != self.task_tails[t]:
-                raise FormatError(f"task {t} stores tail {self.task_tails[t]} but its rejected units give {tails[t]}")
-            if sums[t] != self.task_sums[t]:
-                raise FormatError(f"task {t} stores {self.task_sums[t]} but its chunks and tail sum to {sums[t]}")
-            if counts[t] != self.task_counts[t]:
-                raise FormatError(f"task {t} stores count {self.task_counts[t]} but its chunks hold {counts[t]}")
-        self.total = exact_ints(h.dataset("total/sum", 1, self._sum_kind, scalar_ok=True))[0]
-        self.count = exact_ints(h.dataset("total/count", 1, "i8", scalar_ok=True))[0]
-        if self.total != sum(self.task_sums):
-            raise FormatError(f"stored total {self.total} is not the sum of its task sums {sum(self.task_sums)}")
-        if self.count != sum(self.task_counts):
-            raise FormatError(f"stored count {self.count} but the tasks hold {sum(self.task_counts)}")
-
-        # The run: ranks, timing, hosts, history, provenance.
         self.ranks, self.threads = h.attr(root, "ranks", "i"), h.attr(root, "threads", "i")
         if not (1 <= self.ranks <= MAX_RANKS and 1 <= self.threads <= MAX_RANKS):
             raise FormatError("stored ranks/threads are out of range")
@@ -338,65 +338,144 @@ class Results:
             raise FormatError("stored restarts is negative")
         self.wall_seconds = h.attr(root, "wall_seconds", "f")
         self.elapsed_seconds = h.attr(root, "elapsed_seconds", "f")
-        self.rank_timing = {"chunks": np.asarray(h.dataset("ranks/chunks", self.ranks, "i8")).astype(np.int64),
-                            "busy_seconds": np.asarray(h.dataset("ranks/busy_seconds", self.ranks, "f8")),
-                            "numbers_per_second": np.asarray(h.dataset("ranks/numbers_per_second", self.ranks,
-                                                                       "f8"))}
-        self.hosts, self.starts, self.lost, self.provenance = [], [], [], {}
+        self.chunks_done_count = h.attr(root, "chunks_done", "i")
+        if not 0 <= self.chunks_done_count <= self.config.chunks:
+            raise FormatError(f"stored chunks_done {self.chunks_done_count} is outside [0, {self.config.chunks}]")
+        self.provenance = {}
         if self.format_version >= 2:
-            self.hosts = [_text(x) for x in h.dataset("ranks/host", self.ranks, "S")]
-            self.starts = self._rows(h, "starts", "start_utc", START_COLUMNS)
-            self.lost = self._rows(h, "lost", "rank", LOST_COLUMNS)
-            for row in self.lost:
-                if not (0 <= row["start"] < len(self.starts) and 1 <= row["rank"] < MAX_RANKS
-                        and row["chunks_reassigned"] >= 0):
-                    raise FormatError("a lost-rank row is out of range")
-            self.provenance = self._provenance(h)
-        self.histogram = None
-        if h.exists("histogram/counts"):
-            span = hi - lo + 1
-            if span > 1 << 16:
-                raise FormatError("a histogram is stored for a span too wide to have one")
-            self.histogram = np.asarray(h.dataset("histogram/counts", None, "i8", shape=(c["tasks"], span)))
-            self.histogram = self.histogram.astype(np.int64)
-
-    @property
-    def _sum_kind(self):
-        return "i128" if self.format_version >= 2 else "i8"
+            g = h.get("provenance", "group")
+            names = list(g.attrs.keys())
+            if len(names) > 256:
+                raise FormatError("group 'provenance' has too many attributes")
+            self.provenance = {name: h.attr(g, name, "S") for name in names}
 
     def _read_config(self, h):
         root = h.f
         stream = h.attr(root, "stream", "S")
         if stream not in ("fast", "numpy"):
             raise FormatError(f"unknown stream {stream!r}")
-        c = {"stream": stream, "seed": parse_seed(h.attr(root, "seed", "S"))}
-        for key in ("tasks", "samples", "lo", "hi", "chunk"):
-            c[key] = h.attr(root, key, "i")
-        problem = config_problem(c["tasks"], c["samples"], c["lo"], c["hi"], c["chunk"], c["seed"])
+        seed = parse_seed(h.attr(root, "seed", "S"))
+        c = Config(stream, seed, *(h.attr(root, key, "i") for key in ("tasks", "samples", "lo", "hi", "chunk")))
+        problem = config_problem(c.tasks, c.samples, c.lo, c.hi, c.chunk, c.seed)
         if problem:
             raise FormatError(f"stored configuration is invalid: {problem}")
         if h.attr(root, "config_fingerprint", "S") != fingerprint(canonical_text(c)):
             raise FormatError("stored configuration does not match its fingerprint (tampered?)")
         return c
 
-    def _expected_tail(self, task, rejected, stored):
-        """The task's tail as the C++ reader recomputes it: the numpy stream's first `rejected`
-        accepted values after the task's samples. Past MAX_TAIL_RECOMPUTE units only its bounds."""
-        c = self.config
-        if rejected == 0:
-            return 0
-        if rejected > MAX_TAIL_RECOMPUTE:
-            self.tails_recomputed = False
-            return stored if rejected * c["lo"] <= stored <= rejected * c["hi"] else None
-        return NumpyStream(c["seed"], c["lo"], c["hi"]).tail(task, c["samples"], rejected)
+    @property
+    def _sum_kind(self):
+        return "i128" if self.format_version >= 2 else "i8"
 
-    @staticmethod
-    def _rows(h, group, key, columns):
+    @property
+    def progress(self):
+        """Fraction of chunks done (1.0 for a complete file), from the stored count."""
+        return self.chunks_done_count / self.config.chunks if self.config.chunks else 1.0
+
+    # ------------------------------------------------------------------ read when first used
+    @_read
+    def chunk_sums(self):
+        """Sum of each chunk of the ledger (0 where not done) as an int128 structured array
+        {lo: uint64, hi: int64} (value = hi·2^64 + lo); `chunk_sums_exact()` gives Python ints."""
+        raw = np.asarray(self._h.dataset("chunks/sum", self.config.chunks, self._sum_kind))
+        out = np.empty(raw.shape, INT128)
+        if raw.dtype.names:  # by name: a structured assignment would copy fields by position
+            out["lo"], out["hi"] = raw["lo"], raw["hi"]
+        else:
+            out["lo"] = raw.astype(np.int64).view(np.uint64)
+            out["hi"] = raw.astype(np.int64) >> 63
+        return out
+
+    @_read
+    def chunks_done(self):
+        """Whether each chunk of the ledger is done (bool array)."""
+        done = np.asarray(self._h.dataset("chunks/done", self.config.chunks, "u1"))
+        if done.size and done.max() > 1:
+            raise FormatError("the ledger holds an invalid done flag")
+        return done.astype(bool)
+
+    @_read
+    def chunks_missing(self):
+        """Rejected units of each chunk (numpy stream; int64 array)."""
+        missing = np.asarray(self._h.dataset("chunks/missing", self.config.chunks, "i8")).astype(np.int64)
+        bad = np.nonzero((missing < 0) | ((missing > 0) & (self.config.stream != "numpy")))[0]
+        if bad.size:
+            i = int(bad[0])
+            raise FormatError(f"chunk {i} claims {int(missing[i])} rejected units, impossible for this stream")
+        return missing
+
+    @_read
+    def task_sums(self):
+        """Exact sum of each task (list of Python ints)."""
+        return exact_ints(self._h.dataset("tasks/sum", self.config.tasks, self._sum_kind))
+
+    @_read
+    def task_counts(self):
+        """Draws counted in each task (list of Python ints)."""
+        return exact_ints(self._h.dataset("tasks/count", self.config.tasks, "i8"))
+
+    @_read
+    def task_tails(self):
+        """Each complete numpy-stream task's sum of values drawn past its samples to replace
+        rejected ones (list of Python ints; 0 for the fast stream)."""
+        return exact_ints(self._h.dataset("tasks/tail", self.config.tasks, self._sum_kind))
+
+    @_read
+    def total(self):
+        """The exact grand total (a Python int)."""
+        return exact_ints(self._h.dataset("total/sum", 1, self._sum_kind, scalar_ok=True))[0]
+
+    @_read
+    def count(self):
+        """Draws in the total (a Python int)."""
+        return exact_ints(self._h.dataset("total/count", 1, "i8", scalar_ok=True))[0]
+
+    @_read
+    def rank_timing(self):
+        """Per rank of the last start: `chunks`, `busy_seconds`, `numbers_per_second` (arrays)."""
+        h = self._h
+        return {"chunks": np.asarray(h.dataset("ranks/chunks", self.ranks, "i8")).astype(np.int64),
+                "busy_seconds": np.asarray(h.dataset("ranks/busy_seconds", self.ranks, "f8")),
+                "numbers_per_second": np.asarray(h.dataset("ranks/numbers_per_second", self.ranks, "f8"))}
+
+    @_read
+    def hosts(self):
+        """Host of each rank of the last start (format 2; empty for format 1)."""
+        if self.format_version < 2:
+            return []
+        return [_text(x) for x in self._h.dataset("ranks/host", self.ranks, "S")]
+
+    @_read
+    def starts(self):
+        """The restart history: one dict per start (format 2; empty for format 1)."""
+        return self._rows("starts", "start_utc", START_COLUMNS) if self.format_version >= 2 else []
+
+    @_read
+    def lost(self):
+        """Workers lost in-job: one dict per lost rank (format 2; empty for format 1)."""
+        if self.format_version < 2:
+            return []
+        rows = self._rows("lost", "rank", LOST_COLUMNS)
+        starts = self._h.rows("starts/start_utc")
+        for row in rows:
+            if not (0 <= row["start"] < starts and 1 <= row["rank"] < MAX_RANKS and row["chunks_reassigned"] >= 0):
+                raise FormatError("a lost-rank row is out of range")
+        return rows
+
+    @_read
+    def histogram(self):
+        """int64 array [tasks, span] (column j counts value lo + j), or None when not recorded."""
+        h, c = self._h, self.config
+        if not h.exists("histogram/counts"):
+            return None
+        if c.span > 1 << 16:
+            raise FormatError("a histogram is stored for a span too wide to have one")
+        return np.asarray(h.dataset("histogram/counts", None, "i8", shape=(c.tasks, c.span))).astype(np.int64)
+
+    def _rows(self, group, key, columns):
+        h = self._h
         h.get(group, "group")
-        shape = h.get(f"{group}/{key}").shape
-        if shape is None or len(shape) != 1 or shape[0] > MAX_HISTORY_ROWS:
-            raise FormatError(f"{group}/{key} is not a list of at most {MAX_HISTORY_ROWS} rows")
-        n = shape[0]
+        n = h.rows(f"{group}/{key}")
         data = {}
         for name, kind in columns.items():
             values = h.dataset(f"{group}/{name}", n, {"S": "S", "i": "i8", "f": "f8"}[kind])
@@ -404,64 +483,193 @@ class Results:
                           for v in np.asarray(values).tolist()]
         return [{name: data[name][i] for name in columns} for i in range(n)]
 
-    @staticmethod
-    def _provenance(h):
-        g = h.get("provenance", "group")
-        names = list(g.attrs.keys())
-        if len(names) > 256:
-            raise FormatError("group 'provenance' has too many attributes")
-        return {name: h.attr(g, name, "S") for name in names}
-
-    # ------------------------------------------------------------------ derived
-    @property
-    def task_count_total(self):
-        return sum(self.task_counts)
+    # ------------------------------------------------------------------ computed
+    def chunk_sums_exact(self):
+        """Chunk sums as a list of exact Python ints (one object per chunk: mind the memory
+        of a large ledger; `chunk_sums` is 16 bytes per chunk)."""
+        return exact_ints(self.chunk_sums)
 
     def expected_total(self):
         """n·(lo+hi)/2 for the draws done: an int, or a Fraction with denominator 2."""
-        return expected_total(self.config["lo"], self.config["hi"], self.count)
+        return expected_total(self.config.lo, self.config.hi, self.count)
 
     def z_scores(self):
         """Per-task z-scores from exact integers (a list of floats)."""
-        lo, hi = self.config["lo"], self.config["hi"]
+        lo, hi = self.config.lo, self.config.hi
         return [z_score(s, n, lo, hi) for s, n in zip(self.task_sums, self.task_counts)]
 
     def z_score(self):
         """z-score of the total."""
-        return z_score(self.total, self.count, self.config["lo"], self.config["hi"])
+        return z_score(self.total, self.count, self.config.lo, self.config.hi)
 
     def ranks_per_host(self):
+        """{host: [ranks]} of the last start."""
         out = {}
         for rank, host in enumerate(self.hosts):
             out.setdefault(host, []).append(rank)
         return out
 
-    @property
-    def progress(self):
-        """Fraction of chunks done (1.0 for a complete file)."""
-        done = self.chunks["done"]
-        return float(done.mean()) if done.size else 1.0
+    def validate(self):
+        """Checks the whole file by the reading rules of docs/file-format.md: every value's
+        type, shape and size, the ledger, the task sums, counts, tails and total against the
+        ledger, the history, and a checkpoint's seal and digest. Raises FormatError on the
+        first problem; returns {check: what was checked}. Without python3-xxhash the seal
+        and digest cannot be checked here: their entries say so (`tally verify` checks them)."""
+        try:
+            return self._validate()
+        except FormatError as e:
+            raise FormatError(f"{self.path}: {e}") from None
 
+    def _validate(self):
+        checks = {}
+        if self.filetype == "tally-checkpoint":
+            checks.update(self._check_seal())
+        c = self.config
+        per_task = c.chunks_per_task
+        done, missing, raw = self.chunks_done, self.chunks_missing, self.chunk_sums
+        if int(done.sum()) != self.chunks_done_count:
+            raise FormatError(f"stored chunks_done {self.chunks_done_count} but the ledger has {int(done.sum())}")
+        if self.status == "complete" and not done.all():
+            raise FormatError("says complete but its ledger is not")
+        # Most ledgers hold sums that fit int64 (|sum| ≤ chunk·max(|lo|, |hi|)): then the checks
+        # run on NumPy int64 arrays wherever no intermediate can overflow, else on Python ints.
+        low = raw["lo"].view(np.int64)
+        v64 = low if np.array_equal(raw["hi"], low >> 63) else None
+        chunk_sums = v64 if v64 is not None else exact_ints(raw)
+        last = c.samples - (per_task - 1) * c.chunk
+        values = np.where(np.arange(c.chunks) % per_task == per_task - 1, last, c.chunk) - missing
+        if (done & (values < 0)).any():
+            raise FormatError(f"chunk {int(np.argmax(done & (values < 0)))} claims more rejected units than it has")
+        bound = c.chunk * max(abs(c.lo), abs(c.hi))  # |n·lo|, |n·hi|, |sum| of one chunk
+        if v64 is not None and bound < 1 << 62:
+            wrong = np.nonzero(done & ((v64 < values * c.lo) | (v64 > values * c.hi)))[0]
+        else:
+            wrong = [i for i in np.nonzero(done)[0].tolist()
+                     if not int(values[i]) * c.lo <= int(chunk_sums[i]) <= int(values[i]) * c.hi]
+        if len(wrong):
+            raise FormatError(f"the ledger holds an impossible sum for chunk {int(wrong[0])}")
+        checks["ledger"] = f"{int(done.sum())} of {c.chunks} chunks done, every sum within [n·lo, n·hi]"
+
+        # Stored per-task values must equal what the ledger gives (tails redrawn, as the C++ does).
+        starts = np.arange(c.tasks) * per_task
+        per_task_sum = lambda a: np.add.reduceat(a, starts) if c.chunks else np.zeros(c.tasks, a.dtype)  # noqa
+        complete = (per_task_sum(done.astype(np.int64)) == per_task).tolist()
+        rejected = per_task_sum(np.where(done, missing, 0)).tolist()
+        counts = (per_task_sum(np.where(done, values, 0)) + np.where(complete, rejected, 0)).tolist()
+        if v64 is not None and bound * per_task < 1 << 62:
+            chunk_part = per_task_sum(np.where(done, v64, 0)).tolist()
+        else:
+            kept = [int(x) if d else 0 for x, d in zip(chunk_sums, done.tolist())]
+            chunk_part = [sum(kept[t * per_task:(t + 1) * per_task]) for t in range(c.tasks)]
+        stored_tails, stored_sums, stored_counts = self.task_tails, self.task_sums, self.task_counts
+        tails_redrawn = True
+        tails = []
+        for t in range(c.tasks):
+            if not complete[t] or rejected[t] == 0:
+                tails.append(0)
+            elif rejected[t] > MAX_TAIL_RECOMPUTE:
+                tails_redrawn = False
+                ok = rejected[t] * c.lo <= stored_tails[t] <= rejected[t] * c.hi
+                tails.append(stored_tails[t] if ok else None)
+            else:
+                tails.append(NumpyStream(c.seed, c.lo, c.hi).tail(t, c.samples, rejected[t]))
+        sums = [part + (tail or 0) for part, tail in zip(chunk_part, tails)]
+        mismatched = (tails, sums, counts) != (stored_tails, stored_sums, stored_counts)
+        for t in range(c.tasks) if mismatched else ():  # find the first task to name
+            if tails[t] is None:
+                raise FormatError(f"task {t} stores tail {stored_tails[t]}, impossible for {rejected[t]} values")
+            if tails[t] != stored_tails[t]:
+                raise FormatError(f"task {t} stores tail {stored_tails[t]} but its rejected units give {tails[t]}")
+            if sums[t] != stored_sums[t]:
+                raise FormatError(f"task {t} stores {stored_sums[t]} but its chunks and tail sum to {sums[t]}")
+            if counts[t] != stored_counts[t]:
+                raise FormatError(f"task {t} stores count {stored_counts[t]} but its chunks hold {counts[t]}")
+        checks["tasks"] = ("task sums, counts and tails equal the ledger's" +
+                           ("" if tails_redrawn else " (tails above 2^22 rejected units: bounds only)"))
+        if self.total != sum(stored_sums):
+            raise FormatError(f"stored total {self.total} is not the sum of its task sums {sum(stored_sums)}")
+        if self.count != sum(stored_counts):
+            raise FormatError(f"stored count {self.count} but the tasks hold {sum(stored_counts)}")
+        checks["total"] = "total and count equal the tasks'"
+        _ = self.rank_timing, self.hosts, self.starts, self.lost, self.histogram  # each read checks its layout
+        checks["layout"] = "every dataset typed, shaped and stored as docs/file-format.md says"
+        if self.filetype == "tally-checkpoint":
+            checks.update(self._check_digest())
+        return checks
+
+    def _check_seal(self):
+        try:
+            sealed = integrity.has_seal(self.path)
+        except FileNotFoundError:
+            raise FormatError("does not exist any more (a checkpoint rotated away?)") from None
+        if not sealed:
+            raise FormatError("a checkpoint without its seal (torn, or its first block was overwritten)")
+        if integrity.xxhash is None:
+            return {"seal": "cannot run: needs python3-xxhash (`tally verify FILE` checks it)"}
+        problem = integrity.seal_problem(self.path)
+        if problem:
+            raise FormatError(f"checkpoint fails its seal: {problem}")
+        return {"seal": "XXH3-128 of the whole file matches"}
+
+    def _check_digest(self):
+        if integrity.xxhash is None:
+            return {"digest": "cannot run: needs python3-xxhash (`tally verify FILE` checks it)"}
+        root = self._h.f
+        if "digest" not in root.attrs:
+            raise FormatError("a checkpoint without its digest attribute")
+        stored = self._h.attr(root, "digest", "S")
+        raw = self.chunk_sums
+        got = integrity.record_digest(canonical_text(self.config), self.status, self.chunks_done, raw["lo"],
+                                      raw["hi"].view(np.uint64), self.chunks_missing, self.restarts,
+                                      self.elapsed_seconds, self.histogram, wide=self.format_version >= 2)
+        if got != stored:
+            raise FormatError("checkpoint digest does not match its contents (edited and re-sealed?)")
+        return {"digest": "XXH3-128 of the record matches"}
+
+    # ------------------------------------------------------------------ display
     def __repr__(self):
         c = self.config
-        where = ""
-        if self.hosts:
-            where = f", {self.ranks} rank(s) on {len(self.ranks_per_host())} host(s)"
+        total = f", total {self.total}" if self._f is not None or "total" in self.__dict__ else ""
         return (f"<tally.Results {os.path.basename(self.path)!r} format {self.format_version} {self.filetype} "
-                f"{self.status} ({100 * self.progress:.0f} %): {c['tasks']} tasks x {c['samples']} draws in "
-                f"[{c['lo']}, {c['hi']}], stream {c['stream']}, seed {c['seed']}, total {self.total}, "
-                f"{len(self.starts) or self.restarts + 1} start(s){where}>")
+                f"{self.status} ({100 * self.progress:.0f} %): {c.tasks} tasks x {c.samples} draws in "
+                f"[{c.lo}, {c.hi}], stream {c.stream}, seed {c.seed}{total}, "
+                f"{self.restarts + 1} start(s), {self.ranks} rank(s) x {self.threads} thread(s)>")
+
+    def summary(self):
+        """The run in a few (label, text) pairs: what `_repr_html_` and the HTML report show."""
+        c = self.config
+        rows = [("file", self.path), ("kind", f"{self.filetype}, format {self.format_version}"),
+                ("status", f"{self.status}, {self.chunks_done_count} of {c.chunks} chunks "
+                           f"({100 * self.progress:.1f} %)"),
+                ("configuration", f"{c.tasks} tasks × {c.samples} draws in [{c.lo}, {c.hi}], stream {c.stream}, "
+                                  f"seed {c.seed}, chunk {c.chunk}")]
+        if self._f is not None or "total" in self.__dict__:
+            rows += [("total", f"{self.total} over {self.count} draws"), ("z-score of the total",
+                                                                          f"{self.z_score():+.3f}")]
+        rows += [("layout", f"{self.ranks} rank(s) × {self.threads} thread(s)"),
+                 ("time", f"{self.wall_seconds:.3f} s this start, {self.elapsed_seconds:.3f} s in all, "
+                          f"{self.restarts} restart(s)")]
+        if self.provenance:
+            rows.append(("built", f"tally {self.provenance.get('tally_version', '?')}, "
+                                  f"kernel {self.provenance.get('kernel_path', '?')}"))
+        return rows
+
+    def _repr_html_(self):
+        cells = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+                        for k, v in self.summary())
+        return f"<table class='tally-results'>{cells}</table>"
 
 
-_CHILD = ("import sys\nsys.path.insert(0, sys.argv[2])\nimport tally\ntry:\n    tally.Results(sys.argv[1])\n"
+_CHILD = ("import sys\nsys.path.insert(0, sys.argv[2])\nimport tally\ntry:\n"
+          "    with tally.Results(sys.argv[1]) as r:\n        r.validate()\n"
           "except tally.FormatError as e:\n    print(e)\n    sys.exit(2)\n")
 
 
 def check_in_subprocess(path, timeout=None):
-    """Validates `path` with Results in a child Python: None when valid, else one line. A
-    damaged file can crash or hang the HDF5 library itself (libhdf5 1.10 has such bugs),
-    and that must end in a line, not a core dump. timeout: seconds (default: 60 s plus
-    a second per 20 MB)."""
+    """Validates `path` (Results(path).validate()) in a child Python: None when valid, else
+    one line. A damaged file can crash or hang the HDF5 library itself (libhdf5 1.10 has
+    such bugs), and that must end in a line, not a core dump. timeout: seconds (default:
+    60 s plus a second per 20 MB)."""
     path = os.fspath(path)
     if timeout is None:
         timeout = 60 + (os.path.getsize(path) if os.path.isfile(path) else 0) / 20e6
@@ -475,4 +683,6 @@ def check_in_subprocess(path, timeout=None):
         return None
     if p.returncode == 2 and p.stdout.strip():
         return p.stdout.strip().splitlines()[-1]
+    if "Traceback" in p.stderr:  # not the file's fault: name the error rather than blame the file
+        return f"{path}: reading it failed: {p.stderr.strip().splitlines()[-1]}"
     return f"{path}: cannot be read (the HDF5 library failed on it, exit {p.returncode}: a damaged file)"

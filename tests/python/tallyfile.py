@@ -152,3 +152,63 @@ def refingerprint(f):
     c = {"stream": a["stream"].decode(), "seed": a["seed"].decode(), **{k: int(a[k]) for k in
                                                                         ("tasks", "samples", "lo", "hi", "chunk")}}
     a["config_fingerprint"] = text(fingerprint(canonical_text(c)))
+
+
+def build_constant(path, tasks, samples, chunk=1, value=3, slab=1 << 20):
+    """A complete, valid format-2 results file of a constant run (lo = hi = value), written
+    slab by slab so that a ledger of 2^24 chunks and more costs little memory to make."""
+    c = {"stream": "fast", "seed": 0, "tasks": tasks, "samples": samples, "lo": value, "hi": value, "chunk": chunk}
+    per = -(-samples // chunk)
+    n = tasks * per
+    sizes = np.array([min(chunk, samples - i * chunk) for i in range(per)], dtype=np.int64)
+    with h5py.File(path, "w") as f:
+        f.attrs["filetype"] = text("tally-results")
+        f.attrs["format_version"] = np.int64(2)
+        f.attrs["tally_version"] = text("0.1.0")
+        set_config(f, c)
+        f.attrs["status"] = text("complete")
+        for name, v in (("ranks", 1), ("threads", 1), ("restarts", 0), ("chunks_done", n)):
+            f.attrs[name] = np.int64(v)
+        f.attrs["wall_seconds"] = np.float64(1.0)
+        f.attrs["elapsed_seconds"] = np.float64(1.0)
+        f.attrs["total_sum"] = text(str(value * tasks * samples))
+        sums = f.create_dataset("chunks/sum", (n,), INT128)
+        missing = f.create_dataset("chunks/missing", (n,), "<i8")
+        done = f.create_dataset("chunks/done", (n,), "u1")
+        for at in range(0, n, slab):
+            rows = np.arange(at, min(n, at + slab))
+            sums[at:at + rows.size] = int128_array(sizes[rows % per] * value)
+            missing[at:at + rows.size] = 0
+            done[at:at + rows.size] = 1
+        f["tasks/sum"] = int128([value * samples] * tasks)
+        f["tasks/count"] = np.full(tasks, samples, dtype="<i8")
+        f["tasks/tail"] = int128([0] * tasks)
+        f.create_dataset("total/sum", data=int128([value * tasks * samples])[0])
+        f.create_dataset("total/count", data=np.int64(tasks * samples))
+        f["ranks/chunks"] = np.array([n], dtype="<i8")
+        f["ranks/busy_seconds"] = np.array([1.0])
+        f["ranks/numbers_per_second"] = np.array([tasks * samples / 1.0])
+        f["ranks/host"] = strings(["node1"])
+        for name in ("start_utc", "end_utc", "hosts", "slurm_job_id", "slurm_array_job_id", "slurm_array_task_id",
+                     "slurm_step_id", "command_line", "user"):
+            f[f"starts/{name}"] = strings(["node1" if name == "hosts" else ""])
+        for name in ("ranks", "threads", "exit_code"):
+            f[f"starts/{name}"] = np.array([1 if name != "exit_code" else 0], dtype="<i8")
+        for name in ("host", "reason"):
+            f[f"lost/{name}"] = strings([])
+        for name in ("start", "rank", "chunks_reassigned"):
+            f[f"lost/{name}"] = np.zeros(0, dtype="<i8")
+        f["lost/seconds"] = np.zeros(0, dtype="<f8")
+        g = f.create_group("provenance")
+        g.attrs["tally_version"] = text("0.1.0")
+        g.attrs["kernel_path"] = text("portable")
+    return {"total": value * tasks * samples, "chunks": n}
+
+
+def int128_array(values):
+    """int128 compound of an int64 NumPy array (vectorised)."""
+    values = np.asarray(values, dtype=np.int64)
+    out = np.empty(values.shape, INT128)
+    out["lo"] = values.view(np.uint64)
+    out["hi"] = values >> 63
+    return out

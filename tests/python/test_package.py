@@ -28,7 +28,20 @@ def run_h5(tmp_path):
     return out
 
 
-def test_docs_session_runs(run_h5, tmp_path, monkeypatch):
+@pytest.fixture
+def sweep(tmp_path):
+    """The sweep of docs/python.md: four complete runs and one stopped at a checkpoint."""
+    os.makedirs(tmp_path / "sweep")
+    for seed in (1, 2, 3, 4):
+        subprocess.run([TALLY, "run", "--tasks", "4", "--samples", "100000", "--seed", str(seed), "-o",
+                        str(tmp_path / "sweep" / f"seed-{seed}.h5"), "-q"], check=True, timeout=120)
+    p = subprocess.run([TALLY, "run", "--tasks", "4", "--samples", "10000000000", "--seed", "5", "--max-seconds",
+                        "0.2", "-o", str(tmp_path / "sweep" / "seed-5.h5"), "-q"], timeout=120)
+    assert p.returncode == 85 and (tmp_path / "sweep" / "seed-5.h5.ckpt").exists()
+    return tmp_path / "sweep"
+
+
+def test_docs_session_runs(run_h5, sweep, tmp_path, monkeypatch):
     text = open(os.path.join(SOURCE, "docs", "python.md")).read()
     session = "".join(re.findall(r"```python\n(.*?)```", text, re.S))  # every python block, in order
     os.makedirs(tmp_path / "docs")
@@ -41,7 +54,7 @@ def test_docs_session_runs(run_h5, tmp_path, monkeypatch):
 
 
 @pytest.mark.skipif(not os.environ.get("TALLY_BUILD_DIR"), reason="TALLY_BUILD_DIR is not set (run through ctest)")
-def test_installed_package_runs_the_docs_session(run_h5, tmp_path):
+def test_installed_package_runs_the_docs_session(run_h5, sweep, tmp_path):
     """After `cmake --install`, the PYTHONPATH docs/python.md names imports the installed
     package (not the source tree's) and the session of that page runs with it."""
     prefix = tmp_path / "prefix"
@@ -91,7 +104,7 @@ def test_refuses_tampered_and_huge_claims(run_h5, tmp_path):
     with h5py.File(bad, "r+") as f:
         f.attrs.modify("tasks", 1 << 28)  # a crafted claim: 2^28 tasks in a few kB
     with pytest.raises(FormatError):
-        tally.Results(bad)
+        tally.Results(bad).validate()
     shutil.copy(run_h5, bad)
     with h5py.File(bad, "r+") as f:
         d = f["tasks/sum"]
@@ -99,20 +112,21 @@ def test_refuses_tampered_and_huge_claims(run_h5, tmp_path):
         v[0]["lo"] += 1
         d[...] = v
     with pytest.raises(FormatError, match="chunks and tail"):
-        tally.Results(bad)
+        tally.Results(bad).validate()
 
 
 def test_checkpoint_seal_is_checked(tmp_path):
     pytest.importorskip("xxhash")
     src = os.path.join(SOURCE, "tests", "data", "v1-checkpoint-fast.ckpt")
     good = tally.Results(src)
+    assert good.validate()["seal"].startswith("XXH3-128")
     assert good.filetype == "tally-checkpoint" and good.status == "partial"
     flipped = tmp_path / "flipped.ckpt"
     data = bytearray(open(src, "rb").read())
     data[len(data) // 2] ^= 0x10
     flipped.write_bytes(bytes(data))
     with pytest.raises(FormatError, match="seal"):
-        tally.Results(flipped)
+        tally.Results(flipped).validate()
 
 
 def test_reference_refuses_what_tally_refuses():

@@ -52,7 +52,8 @@ def test_builder_files_read_exactly(tmp_path, version, stream, lo, hi):
     assert (r.format_version, r.status, r.filetype) == (version, "complete", "tally-results")
     assert r.task_sums == want["task_sums"] and r.total == want["total"] and r.count == want["count"]
     assert r.task_counts == want["task_counts"] and r.task_tails == want["tails"]
-    assert list(r.chunks["sum"]) == want["chunk_sums"] and r.chunks["sum"].dtype == object
+    assert r.chunk_sums_exact() == want["chunk_sums"] and r.chunk_sums.dtype == tally.results.INT128
+    assert set(r.validate()) == {"ledger", "tasks", "total", "layout"}
     assert all(type(x) is int for x in r.task_sums + [r.total])
     if version == 2:
         assert r.hosts == ["node1"] and r.starts[0]["exit_code"] == 0 and r.lost == []
@@ -74,7 +75,7 @@ def test_v2_history_hosts_and_lost_ranks(tmp_path):
     assert r.ranks_per_host() == {"a": [0, 1], "b": [2]}
     assert [s["exit_code"] for s in r.starts] == [85, 0] and r.starts[1]["slurm_job_id"] == "77"
     assert r.lost == lost and r.restarts == 1
-    assert "2 start(s), 3 rank(s) on 2 host(s)" in repr(r)
+    assert "2 start(s), 3 rank(s) x 1 thread(s)" in repr(r)
 
 
 @needs_tally
@@ -97,7 +98,7 @@ def test_cpp_reader_accepts_builder_files(tmp_path, version, filetype):
     r = tally.Results(path)
     assert r.task_sums == ins["task_sums"] and r.status == ins["status"]
     if filetype == "tally-checkpoint":
-        assert r.integrity["digest"].startswith("XXH3-128")
+        assert r.validate()["digest"].startswith("XXH3-128")
 
 
 @needs_tally
@@ -129,6 +130,8 @@ def test_v1_fixtures_from_the_format_1_binary():
         assert r.format_version == 1 and r.task_sums == ref["task_sums"] and r.total == ref["total"]
     ckpt = tally.Results(os.path.join(data, "v1-checkpoint-fast.ckpt"))
     assert ckpt.filetype == "tally-checkpoint" and ckpt.status == "partial" and 0 < ckpt.progress < 1
+    if integrity_available():
+        assert ckpt.validate()["seal"].startswith("XXH3-128")
 
 
 def test_partial_numpy_checkpoint_and_tails(tmp_path):
@@ -139,10 +142,15 @@ def test_partial_numpy_checkpoint_and_tails(tmp_path):
                            filetype="tally-checkpoint", done=done)
     r = tally.Results(path)
     assert r.task_sums == want["task_sums"] and r.task_tails[:2] == [0, 0] and r.task_tails[2] != 0
-    assert r.tails_recomputed and r.status == "partial"
+    assert r.status == "partial" and "bounds only" not in r.validate()["tasks"]
 
 
 # ------------------------------------------------------------------ refused files
+def integrity_available():
+    from tally import integrity
+    return integrity.xxhash is not None
+
+
 def _set(name, value):
     return lambda f: f.attrs.__setitem__(name, value)
 
@@ -233,7 +241,7 @@ def test_crafted_files_are_refused_in_one_line(v2, name, tmp_path):
     edit, words = CRAFTED[name]
     _edit(path, edit)
     with pytest.raises(FormatError) as e:
-        tally.Results(path)
+        tally.Results(path).validate()
     message = str(e.value)
     assert "\n" not in message and message.startswith(str(path)), message
     assert any(w.lower() in message.lower() for w in words.split("|")), message
@@ -258,7 +266,7 @@ def test_crafted_huge_claims_allocate_nothing(tmp_path):
             "soft, hard = resource.getrlimit(resource.RLIMIT_AS)\n"
             "used = int(open('/proc/self/statm').read().split()[0]) * resource.getpagesize()\n"
             "resource.setrlimit(resource.RLIMIT_AS, (used + (1 << 30), hard))\n"
-            "try:\n    tally.Results(sys.argv[1])\nexcept tally.FormatError as e:\n    print(e); sys.exit(3)\n")
+            "try:\n    tally.Results(sys.argv[1]).validate()\nexcept tally.FormatError as e:\n    print(e); sys.exit(3)\n")
     p = subprocess.run([sys.executable, "-c", code, str(path), os.path.join(SOURCE, "python")], capture_output=True,
                        text=True, timeout=120)
     assert p.returncode == 3 and "claims" in p.stdout and "MemoryError" not in p.stdout, p.stdout + p.stderr
@@ -268,37 +276,34 @@ def test_resealed_edited_checkpoint_fails_its_digest(tmp_path):
     pytest.importorskip("xxhash")
     path = tmp_path / "c.ckpt"
     tallyfile.build(path, tasks=2, samples=1000, chunk=256, filetype="tally-checkpoint", done=[True] * 7 + [False])
-    tally.Results(path)
+    tally.Results(path).validate()
     # A consistent edit (chunk, task and total together), re-sealed: only the digest can tell.
     _edit(path, lambda f: [_bump_lo(p, 0, 1)(f) for p in ("chunks/sum", "tasks/sum", "total/sum")])
     tallyfile.write_seal(path)
     with pytest.raises(FormatError, match="digest"):
-        tally.Results(path)
+        tally.Results(path).validate()
     # Edited without re-sealing: the seal catches it before h5py parses anything.
     _edit(path, lambda f: f.attrs.__setitem__("restarts", np.int64(5)))
     with pytest.raises(FormatError, match="seal"):
-        tally.Results(path)
+        tally.Results(path).validate()
 
 
-def test_checkpoint_without_xxhash_uses_the_binary_or_says_unchecked(tmp_path, monkeypatch):
+def test_checkpoint_without_xxhash_says_the_seal_cannot_be_checked(tmp_path, monkeypatch):
+    """Without python3-xxhash, validate() says the seal and digest checks cannot run; it
+    starts no process (no hidden `tally verify`), whatever binary is on PATH."""
     from tally import integrity
     path = tmp_path / "c.ckpt"
     pytest.importorskip("xxhash")
     tallyfile.build(path, tasks=2, samples=1000, chunk=256, filetype="tally-checkpoint", done=[True] * 7 + [False])
     monkeypatch.setattr(integrity, "xxhash", None)
-    monkeypatch.delenv("TALLY_BIN", raising=False)
-    monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.warns(UserWarning, match="not checked"):
-        r = tally.Results(path)
-    assert r.integrity["seal"].startswith("not checked")
-    if TALLY:
-        monkeypatch.setenv("TALLY_BIN", TALLY)
-        assert "verify" in tally.Results(path).integrity["seal"]
-        data = bytearray(path.read_bytes())
-        data[len(data) // 2] ^= 4
-        path.write_bytes(bytes(data))
-        with pytest.raises(FormatError, match="seal"):
-            tally.Results(path)
+
+    def no_process(*args, **kwargs):
+        raise AssertionError(f"a process was started: {args}")
+    monkeypatch.setattr(subprocess, "run", no_process)
+    monkeypatch.setattr(subprocess, "Popen", no_process)
+    checks = tally.Results(path).validate()
+    assert checks["seal"].startswith("cannot run") and "xxhash" in checks["seal"]
+    assert checks["digest"].startswith("cannot run")
 
 
 # ------------------------------------------------------------------ scripts/analyze

@@ -7,7 +7,8 @@
 # Steps: concretize `tally ^hdf5+mpi` (a parallel HDF5 is accepted), `spack install
 # --test=root tally` (tally's test suite inside the build), `spack load tally`,
 # `tally --version`, `spack test run tally` (as root, without --dirty), a two-rank run of
-# the installed binary checked against the installed NumPy reference.
+# the installed binary checked against the installed NumPy reference, and `import tally`
+# after `spack load tally` reading that run's file.
 #
 # Usage: spack_install.sh SOURCE_DIR WORK_DIR        (ctest: `ctest -L spack`)
 # The Spack kit (offline Spack, builtin packages, clingo and compiler-wrapper sources) is
@@ -329,4 +330,23 @@ two_ranks() {
 }
 step two_ranks two_ranks
 cat "$logs/two_ranks.log"
+
+# `spack load tally` (variant +python, the default) makes `import tally` work: the
+# installed package, and no other, reads the two-rank run's file.
+load_python() {
+  cd "$run/two-ranks"
+  unset PYTHONPATH
+  set +u  # setup-env.sh is not set -u clean
+  . "$work/spack/share/spack/setup-env.sh"
+  spack load tally
+  local check='import sys, tally
+assert tally.__file__.startswith(sys.argv[1] + "/"), tally.__file__
+r = tally.Results("run.h5")
+print("import tally:", tally.__file__, "total", r.total)
+sys.exit(0 if str(r.total) == open("total").read().strip() else 1)'
+  timeout 60 "$prefix/bin/tally" inspect run.h5 --json | /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["total"])' >total
+  timeout 120 /usr/bin/python3 -c "$check" "$prefix"
+}
+step load_python load_python
+cat "$logs/load_python.log"
 echo "spack install, load, test run and a two-rank run of $prefix: all passed"
