@@ -6,9 +6,13 @@
 namespace tally::core {
 
 bool cpu_has_avx512() {
+#if !defined(__x86_64__)
+  return false;  // other CPUs (the aarch64 cross build) have no AVX-512
+#else
   static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
                           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
   return has;
+#endif
 }
 
 bool simd_allowed() {
