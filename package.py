@@ -8,6 +8,37 @@ from spack_repo.builtin.build_systems.cmake import CMakePackage
 
 from spack.package import *
 
+# Highway's targets and the target features their code needs, best first; AES and PCLMUL,
+# which Highway also checks, are left out: tally's kernels use neither.
+HIGHWAY_TARGET_FEATURES = {
+    "x86_64": [
+        ("HWY_AVX3_DL", ("avx512_vnni", "avx512_vbmi2", "avx512vbmi", "avx512_bitalg", "avx512_vpopcntdq",
+                         "vaes", "vpclmulqdq", "avx512f", "avx512bw", "avx512dq", "avx512vl")),
+        ("HWY_AVX3", ("avx512f", "avx512bw", "avx512dq", "avx512vl")),
+        ("HWY_AVX2", ("avx2", "bmi2", "fma", "f16c")),
+        ("HWY_SSE4", ("sse4_1", "sse4_2")),
+        ("HWY_SSSE3", ("ssse3",)),
+    ],
+    # NEON (asimd) is the aarch64 baseline.
+    "aarch64": [
+        ("HWY_SVE2", ("sve2",)),
+        ("HWY_SVE2_128", ("sve2",)),
+        ("HWY_SVE", ("sve",)),
+        ("HWY_SVE_256", ("sve",)),
+    ],
+}
+
+
+def highway_targets_above(target):
+    """The Highway targets whose instructions the spec's target (an archspec
+    microarchitecture) lacks: left out of the build, as Spack's openblas leaves out its
+    AVX-512 kernels below x86_64_v4. A family's own generic target (x86_64, aarch64) keeps
+    them all, chosen at run time, as openblas's DYNAMIC_ARCH does for generic targets."""
+    family = str(target.family)
+    if target.name == family:
+        return []
+    return [name for name, needs in HIGHWAY_TARGET_FEATURES.get(family, []) if not all(f in target for f in needs)]
+
 
 class Tally(CMakePackage):
     """Exact, reproducible sums of huge streams of random integers across MPI ranks,
@@ -58,6 +89,9 @@ class Tally(CMakePackage):
     depends_on("nlohmann-json@3:")  # the one JSON writer (src/io/json)
     depends_on("random123")
     depends_on("xxhash@0.8:")
+    # The SIMD kernels: one source, compiled for every Highway target up to the spec's
+    # target= and chosen at run time (see highway_targets_above and flag_handler).
+    depends_on("highway@1.0.3:")
     depends_on("benchmark", when="+benchmarks")
 
     depends_on("googletest@1.10:", type="test")
@@ -77,6 +111,25 @@ class Tally(CMakePackage):
     # signal processes on timing (fault, hostile) and want a quiet machine, which a
     # parallel Spack build is not; `spack` would install tally through Spack again.
     skipped_test_labels = ("multinode", "slurm", "fault", "hostile", "spack")
+
+    def highway_defines(self):
+        """Preprocessor definitions for Highway (1.0.3): every -march Spack passes must build,
+        and the targets above the spec's target= are left out."""
+        # Highway 1.0.3 fails to compile when only one target is left (HWY_EXPORT names a
+        # namespace it did not make), and with a -march whose best target is AVX3_DL unless
+        # that target is wanted: compile all attainable targets, AVX3_DL included, then cap.
+        defines = ["HWY_COMPILE_ALL_ATTAINABLE", "HWY_WANT_AVX3_DL"]
+        above = highway_targets_above(self.spec.target)
+        if above:
+            defines.append("HWY_DISABLED_TARGETS=" + "|".join(above))
+        return defines
+
+    def flag_handler(self, name, flags):
+        # Through the compiler wrapper: Highway's headers read these in every source that
+        # includes them, and CMake needs no option of tally's for it.
+        if name == "cxxflags":
+            flags = flags + ["-D" + d for d in self.highway_defines()]
+        return (flags, None, None)
 
     def cmake_args(self):
         args = [
