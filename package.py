@@ -34,7 +34,7 @@ def highway_targets_above(target):
     microarchitecture) lacks: left out of the build, as Spack's openblas leaves out its
     AVX-512 kernels below x86_64_v4. A family's own generic target (x86_64, aarch64) keeps
     them all, chosen at run time, as openblas's DYNAMIC_ARCH does for generic targets."""
-    family = str(target.family)
+    family = target.family.name
     if target.name == family:
         return []
     return [name for name, needs in HIGHWAY_TARGET_FEATURES.get(family, []) if not all(f in target for f in needs)]
