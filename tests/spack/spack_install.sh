@@ -280,7 +280,8 @@ grep -Eq '\^hdf5@[^ ]*\+mpi' "$logs/concretize_hdf5_mpi.log" \
 # package.py caps Highway's targets by the spec's target=: the targets left out for a few
 # microarchitectures (x86 and Arm), from the same archspec data the concretizer uses.
 highway_caps() {
-  spack python -c '
+  # A file: `spack python -c` takes a single statement only.
+  cat >"$run/highway_caps.py" <<'PY'
 import inspect
 import spack.repo
 from spack.vendor.archspec.cpu import TARGETS
@@ -288,7 +289,8 @@ above = inspect.getmodule(spack.repo.PATH.get_pkg_class("tally")).highway_target
 for name in ("x86_64", "x86_64_v2", "x86_64_v3", "zen3", "skylake_avx512", "icelake", "sapphirerapids",
              "aarch64", "neoverse_n1", "a64fx", "neoverse_v2"):
     print(name + ":", " ".join(above(TARGETS[name])) or "-")
-'
+PY
+  spack python "$run/highway_caps.py"
 }
 step highway_caps highway_caps
 cat "$logs/highway_caps.log"
