@@ -90,7 +90,7 @@ class Tally(CMakePackage):
     depends_on("random123")
     depends_on("xxhash@0.8:")
     # The SIMD kernels: one source, compiled for every Highway target up to the spec's
-    # target= and chosen at run time (see highway_targets_above and flag_handler).
+    # target= and chosen at run time (highway_targets_above, flag_handler, cmake_args).
     depends_on("highway@1.0.3:")
     depends_on("benchmark", when="+benchmarks")
 
@@ -112,23 +112,14 @@ class Tally(CMakePackage):
     # parallel Spack build is not; `spack` would install tally through Spack again.
     skipped_test_labels = ("multinode", "slurm", "fault", "hostile", "spack")
 
-    def highway_defines(self):
-        """Preprocessor definitions for Highway (1.0.3): every -march Spack passes must build,
-        and the targets above the spec's target= are left out."""
-        # Highway 1.0.3 fails to compile when only one target is left (HWY_EXPORT names a
-        # namespace it did not make), and with a -march whose best target is AVX3_DL unless
-        # that target is wanted: compile all attainable targets, AVX3_DL included, then cap.
-        defines = ["HWY_COMPILE_ALL_ATTAINABLE", "HWY_WANT_AVX3_DL"]
-        above = highway_targets_above(self.spec.target)
-        if above:
-            defines.append("HWY_DISABLED_TARGETS=" + "|".join(above))
-        return defines
-
     def flag_handler(self, name, flags):
-        # Through the compiler wrapper: Highway's headers read these in every source that
-        # includes them, and CMake needs no option of tally's for it.
+        # Highway 1.0.3 fails to compile when only one target is left (HWY_EXPORT names a
+        # namespace it did not make), and under a -march whose best target is AVX3_DL unless
+        # that target is wanted: every -march Spack passes must build, so all attainable
+        # targets are compiled, AVX3_DL included, then capped (TALLY_HWY_DISABLED_TARGETS).
+        # Through the compiler wrapper: Highway's headers read them in every source.
         if name == "cxxflags":
-            flags = flags + ["-D" + d for d in self.highway_defines()]
+            flags = flags + ["-DHWY_COMPILE_ALL_ATTAINABLE", "-DHWY_WANT_AVX3_DL"]
         return (flags, None, None)
 
     def cmake_args(self):
@@ -137,6 +128,8 @@ class Tally(CMakePackage):
             self.define_from_variant("TALLY_NATIVE", "native"),
             self.define_from_variant("TALLY_BENCHMARKS", "benchmarks"),
             self.define("BUILD_TESTING", self.run_tests),
+            # Highway targets above the spec's target= are not compiled.
+            self.define("TALLY_HWY_DISABLED_TARGETS", "|".join(highway_targets_above(self.spec.target))),
         ]
         if self.run_tests:  # read by the test folders only
             args.append(self.define("TALLY_PYTHON", self.spec["python"].command.path))
