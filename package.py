@@ -8,6 +8,37 @@ from spack_repo.builtin.build_systems.cmake import CMakePackage
 
 from spack.package import *
 
+# Highway's targets and the target features their code needs, best first; AES and PCLMUL,
+# which Highway also checks, are left out: tally's kernels use neither.
+HIGHWAY_TARGET_FEATURES = {
+    "x86_64": [
+        ("HWY_AVX3_DL", ("avx512_vnni", "avx512_vbmi2", "avx512vbmi", "avx512_bitalg", "avx512_vpopcntdq",
+                         "vaes", "vpclmulqdq", "avx512f", "avx512bw", "avx512dq", "avx512vl")),
+        ("HWY_AVX3", ("avx512f", "avx512bw", "avx512dq", "avx512vl")),
+        ("HWY_AVX2", ("avx2", "bmi2", "fma", "f16c")),
+        ("HWY_SSE4", ("sse4_1", "sse4_2")),
+        ("HWY_SSSE3", ("ssse3",)),
+    ],
+    # NEON (asimd) is the aarch64 baseline.
+    "aarch64": [
+        ("HWY_SVE2", ("sve2",)),
+        ("HWY_SVE2_128", ("sve2",)),
+        ("HWY_SVE", ("sve",)),
+        ("HWY_SVE_256", ("sve",)),
+    ],
+}
+
+
+def highway_targets_above(target):
+    """The Highway targets whose instructions the spec's target (an archspec
+    microarchitecture) lacks: left out of the build, as Spack's openblas leaves out its
+    AVX-512 kernels below x86_64_v4. A family's own generic target (x86_64, aarch64) keeps
+    them all, chosen at run time, as openblas's DYNAMIC_ARCH does for generic targets."""
+    family = target.family.name
+    if target.name == family:
+        return []
+    return [name for name, needs in HIGHWAY_TARGET_FEATURES.get(family, []) if not all(f in target for f in needs)]
+
 
 class Tally(CMakePackage):
     """Exact, reproducible sums of huge streams of random integers across MPI ranks,
@@ -64,6 +95,9 @@ class Tally(CMakePackage):
     depends_on("nlohmann-json@3:")  # the one JSON writer (src/io/json)
     depends_on("random123")
     depends_on("xxhash@0.8:")
+    # The SIMD kernels: one source, compiled for every Highway target up to the spec's
+    # target= and chosen at run time (highway_targets_above, flag_handler, cmake_args).
+    depends_on("highway@1.0.3:")
     depends_on("benchmark", when="+benchmarks")
 
     # The Python package reads results files with NumPy and h5py; matplotlib draws the
@@ -94,6 +128,16 @@ class Tally(CMakePackage):
     # parallel Spack build is not; `spack` would install tally through Spack again.
     skipped_test_labels = ("multinode", "slurm", "fault", "hostile", "spack")
 
+    def flag_handler(self, name, flags):
+        # Highway 1.0.3 fails to compile when only one target is left (HWY_EXPORT names a
+        # namespace it did not make), and under a -march whose best target is AVX3_DL unless
+        # that target is wanted: every -march Spack passes must build, so all attainable
+        # targets are compiled, AVX3_DL included, then capped (TALLY_HWY_DISABLED_TARGETS).
+        # Through the compiler wrapper: Highway's headers read them in every source.
+        if name == "cxxflags":
+            flags = flags + ["-DHWY_COMPILE_ALL_ATTAINABLE", "-DHWY_WANT_AVX3_DL"]
+        return (flags, None, None)
+
     def cmake_args(self):
         args = [
             self.define_from_variant("TALLY_OPENMP", "openmp"),
@@ -101,6 +145,8 @@ class Tally(CMakePackage):
             self.define_from_variant("TALLY_BENCHMARKS", "benchmarks"),
             self.define_from_variant("TALLY_PYTHON_PACKAGE", "python"),
             self.define("BUILD_TESTING", self.run_tests),
+            # Highway targets above the spec's target= are not compiled.
+            self.define("TALLY_HWY_DISABLED_TARGETS", "|".join(highway_targets_above(self.spec.target))),
         ]
         if self.run_tests:  # read by the test folders only
             args.append(self.define("TALLY_PYTHON", self.spec["python"].command.path))

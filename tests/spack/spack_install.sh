@@ -33,7 +33,7 @@ packages_tgz=$(one 'spack-packages-*.tar.gz')
 clingo_tgz=$(one 'clingo-*.tar.gz')
 wrapper_tgz=$(one 'compiler-wrapper-*.tar.gz')
 command -v dpkg-query >/dev/null || skip "the externals are Debian packages (dpkg-query not found)"
-for p in re2c bison python3-dev; do # clingo's build needs them; scripts/setup installs them
+for p in re2c bison python3-dev libhwy-dev; do # clingo's build needs the first three; scripts/setup installs them
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
     || { echo "Debian package $p is missing: run scripts/setup" >&2; exit 1; }
 done
@@ -222,6 +222,10 @@ packages:
     externals:
     - spec: xxhash@$(deb libxxhash-dev)
       prefix: /usr
+  highway:
+    externals:
+    - spec: highway@$(deb libhwy-dev)+shared~examples
+      prefix: /usr
   # test-only dependencies (spack install --test=root)
   googletest:
     externals:
@@ -274,6 +278,37 @@ step spack_python spack python -c 'import clingo; print("clingo", clingo.__versi
 step concretize_hdf5_mpi spack -C "$run/any-hdf5" spec tally ^hdf5+mpi
 grep -Eq '\^hdf5@[^ ]*\+mpi' "$logs/concretize_hdf5_mpi.log" \
   || { echo "tally ^hdf5+mpi did not concretize to a parallel HDF5:"; cat "$logs/concretize_hdf5_mpi.log"; exit 1; }
+# package.py caps Highway's targets by the spec's target=: the targets left out for a few
+# microarchitectures (x86 and Arm), from the same archspec data the concretizer uses.
+highway_caps() {
+  # A file: `spack python -c` takes a single statement only.
+  cat >"$run/highway_caps.py" <<'PY'
+import inspect
+import spack.repo
+from spack.vendor.archspec.cpu import TARGETS
+above = inspect.getmodule(spack.repo.PATH.get_pkg_class("tally")).highway_targets_above
+for name in ("x86_64", "x86_64_v2", "x86_64_v3", "zen3", "skylake_avx512", "icelake", "sapphirerapids",
+             "aarch64", "neoverse_n1", "a64fx", "neoverse_v2"):
+    print(name + ":", " ".join(above(TARGETS[name])) or "-")
+PY
+  spack python "$run/highway_caps.py"
+}
+step highway_caps highway_caps
+cat "$logs/highway_caps.log"
+expected_caps='x86_64: -
+x86_64_v2: HWY_AVX3_DL HWY_AVX3 HWY_AVX2
+x86_64_v3: HWY_AVX3_DL HWY_AVX3
+zen3: HWY_AVX3_DL HWY_AVX3
+skylake_avx512: HWY_AVX3_DL
+icelake: -
+sapphirerapids: -
+aarch64: -
+neoverse_n1: HWY_SVE2 HWY_SVE2_128 HWY_SVE HWY_SVE_256
+a64fx: HWY_SVE2 HWY_SVE2_128
+neoverse_v2: -'
+[ "$(grep -E '^[a-z0-9_]+: ' "$logs/highway_caps.log")" = "$expected_caps" ] \
+  || { echo "package.py capped Highway's targets otherwise; expected:"; echo "$expected_caps"; exit 1; }
+
 step install spack install --test=root --fail-fast tally
 prefix=$(spack location -i tally)
 # Debian's only HDF5 is serial: the installed tally took it.
@@ -293,6 +328,9 @@ if grep -q '^TALLY_' <<<"$unused"; then
   echo "CMake warns about variables package.py passes for nothing"
   exit 1
 fi
+# The Highway definitions reached the compiler wrapper (flag_handler).
+grep -q 'HWY_WANT_AVX3_DL' "$prefix/.spack/spack-build-env.txt" \
+  || { echo "package.py's Highway definitions are not in the build environment"; exit 1; }
 cat "$logs/build-out.log" "$logs/install-time-tests.log" >"$logs/tests-seen.log"
 grep -Eq '([0-9]+)% tests passed' "$logs/tests-seen.log" || { echo "no test suite ran in spack install --test=root"; exit 1; }
 grep -E 'tests passed|Total Test time' "$logs/tests-seen.log"
