@@ -15,20 +15,6 @@ namespace {
 constexpr KernelPath kAllPaths[] = {KernelPath::kSve2, KernelPath::kSve,  KernelPath::kAvx512, KernelPath::kAvx2,
                                     KernelPath::kSse4, KernelPath::kNeon, KernelPath::kPortable};
 
-/// The Highway targets that make up a path (portable is the scalar definition, none).
-std::int64_t targets_of(KernelPath path) {
-  switch (path) {
-    case KernelPath::kPortable: return 0;
-    case KernelPath::kSse4: return HWY_SSE4;
-    case KernelPath::kAvx2: return HWY_AVX2;
-    case KernelPath::kAvx512: return HWY_AVX3 | HWY_AVX3_DL;
-    case KernelPath::kNeon: return HWY_NEON;
-    case KernelPath::kSve: return HWY_SVE | HWY_SVE_256;
-    case KernelPath::kSve2: return HWY_SVE2 | HWY_SVE2_128;
-  }
-  return 0;
-}
-
 /// Targets this CPU runs and this build compiled the kernels for (HWY_TARGETS is the
 /// same here as in the *_hwy.cpp files: one compile definition sets it for the library).
 /// Read once, before anything narrows the set.
@@ -44,7 +30,7 @@ std::optional<KernelPath> parse(std::string_view name) {
 }
 
 bool available(KernelPath path) {
-  return path == KernelPath::kPortable || (targets_of(path) & cpu_targets()) != 0;
+  return path == KernelPath::kPortable || (hwy_targets_of(path) & cpu_targets()) != 0;
 }
 
 std::atomic<int> chosen{-1};  // a KernelPath once decided
@@ -53,7 +39,7 @@ std::once_flag decided;
 void apply(KernelPath path) {
   (void)cpu_targets();  // read the CPU's set before narrowing it
   // Highway dispatches to the best target it is not told to skip: skip all but the path's.
-  hwy::DisableTargets(path == KernelPath::kPortable ? 0 : ~targets_of(path));
+  hwy::DisableTargets(path == KernelPath::kPortable ? 0 : ~hwy_targets_of(path));
   chosen.store(int(path));
 }
 
@@ -67,6 +53,21 @@ void decide() {
 }
 
 }  // namespace
+
+std::int64_t hwy_targets_of(KernelPath path) {
+  switch (path) {
+    case KernelPath::kPortable: return 0;
+    case KernelPath::kSse4: return HWY_SSE4;
+    case KernelPath::kAvx2: return HWY_AVX2;
+    case KernelPath::kAvx512: return HWY_AVX3 | HWY_AVX3_DL;
+    case KernelPath::kNeon: return HWY_NEON;
+    case KernelPath::kSve: return HWY_SVE | HWY_SVE_256;
+    case KernelPath::kSve2: return HWY_SVE2 | HWY_SVE2_128;
+  }
+  return 0;
+}
+
+std::int64_t hwy_compiled_targets() { return HWY_TARGETS; }
 
 const char* kernel_path_name(KernelPath path) {
   switch (path) {

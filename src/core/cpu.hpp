@@ -42,6 +42,11 @@ void set_hand_written_avx512(bool on);
 
 /// The Highway target the vector kernels dispatch to now (HWY_AVX2, …; tests check it).
 [[nodiscard]] std::int64_t hwy_dispatched_target();
+/// The Highway targets that make up a path (0 for portable, the scalar definition).
+[[nodiscard]] std::int64_t hwy_targets_of(KernelPath path);
+/// The Highway targets this build compiled the kernels for (a package build may cap
+/// them below what the CPU runs: package.py, TALLY_HWY_DISABLED_TARGETS).
+[[nodiscard]] std::int64_t hwy_compiled_targets();
 
 /// How a vector kernel treats rejected draws: kRare adds every lane and corrects the
 /// rejected ones out of line (cheap when they are rare), kMasked masks them in the loop.

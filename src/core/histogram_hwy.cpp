@@ -24,27 +24,6 @@
 HWY_BEFORE_NAMESPACE();
 namespace tally::core::HWY_NAMESPACE {
 
-/// Fast stream: words w of blocks first + b (b < blocks) into out[w·blocks + b]
-/// (low halves; blocks a multiple of Lanes(d)).
-void FastWords(const FastStream& s, TaskId t, std::uint64_t first, std::uint64_t blocks, std::uint64_t* out) {
-#if HWY_TARGET == HWY_SCALAR
-  for (std::uint64_t b = 0; b < blocks; ++b) {
-    const auto words = s.block(t, first + b);
-    for (unsigned w = 0; w < 4; ++w) out[w * blocks + b] = words[w];
-  }
-#else
-  const D64 d;
-  const std::uint64_t n = hn::Lanes(d);
-  const Philox32Lanes philox(s.key(), t);
-  ForGroups<kFastStep>(blocks, [&]<int V>(std::uint64_t g, std::integral_constant<int, V>) HWY_ATTR {
-    V64 c[V][4];
-    philox.template operator()<V>(first + g, c);
-    for (int v = 0; v < V; ++v)
-      for (unsigned w = 0; w < 4; ++w) hn::StoreU(c[v][w], d, out + w * blocks + g + n * std::uint64_t(v));
-  });
-#endif
-}
-
 /// Numpy stream: words w of blocks first + b into out[w·blocks + b].
 void NumpyWords(const NumpyStream& s, TaskId t, std::uint64_t first, std::uint64_t blocks, std::uint64_t* out) {
 #if HWY_TARGET == HWY_SCALAR
@@ -170,7 +149,6 @@ HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
 namespace tally::core {
-HWY_EXPORT(FastWords);
 HWY_EXPORT(NumpyWords);
 HWY_EXPORT(BlockLanes);
 HWY_EXPORT(FastDigits);

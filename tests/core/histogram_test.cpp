@@ -10,25 +10,13 @@
 #include <vector>
 
 #include "core/cpu.hpp"
+#include "every_kernel_path.hpp"
 #include "core/kernel.hpp"
 #include "core/stream_fast.hpp"
 #include "core/stream_numpy.hpp"
 
 namespace tally::core {
 namespace {
-
-/// Runs body(path) on every kernel path this CPU runs, each forced in turn, then puts
-/// back the path the process had.
-template <class Body>
-void on_every_path(Body&& body) {
-  const KernelPath before = kernel_path();
-  for (KernelPath p : kernel_paths_available()) {
-    set_kernel_path(p);
-    ASSERT_EQ(kernel_path(), p);
-    body(p);
-  }
-  set_kernel_path(before);
-}
 
 using Counts = std::vector<std::int64_t>;
 

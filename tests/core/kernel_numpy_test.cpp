@@ -7,24 +7,12 @@
 #include <random>
 
 #include "core/cpu.hpp"
+#include "every_kernel_path.hpp"
 #include "core/kernel.hpp"
 #include "core/kernel_numpy.hpp"
 
 namespace tally::core {
 namespace {
-
-/// Runs body(path) on every kernel path this CPU runs, each forced in turn, then puts
-/// back the path the process had.
-template <class Body>
-void on_every_path(Body&& body) {
-  const KernelPath before = kernel_path();
-  for (KernelPath p : kernel_paths_available()) {
-    set_kernel_path(p);
-    ASSERT_EQ(kernel_path(), p);
-    body(p);
-  }
-  set_kernel_path(before);
-}
 
 // Every mode: 32-bit Lemire (tiny and near-half rejection rates), 2^32 (raw halves),
 // 64-bit Lemire (powers of two, rejection 1/4, about 1/2, threshold 1), the full

@@ -96,8 +96,11 @@ TEST(WorkerLoop, ComputesWhatItIsGivenAndEndsOnTheFinalWord) {
 TEST(WorkerLoop, RankZeroSilentMidBatchIsOneErrorNotAnAbort) {
   core::Config c;
   c.tasks = 1;
-  c.samples = std::int64_t{1} << 24;
-  c.chunk = std::int64_t{1} << 23;  // two chunks, each cut into pieces for two threads
+  // Two chunks in 32 pieces for two threads: however the OS schedules them, thread 0
+  // (which polls) computes the 4 pieces that rank 0's silence takes to be noticed long
+  // before the batch ends (with 4 pieces, a loaded machine let thread 1 finish the batch).
+  c.samples = std::int64_t{1} << 27;
+  c.chunk = std::int64_t{1} << 26;
   const RunSettings s = settings_for(c);
   FakeClock clock;
   io::RunRecord record{core::Ledger(c)};
