@@ -63,14 +63,26 @@ TEST(KernelFast, PortablePathEqualsTheScalarDefinition) {
   }
 }
 
+/// A stream of `span` under a random key and a random range of one of its tasks; trial 0
+/// takes the largest task id, trial 1 a range from index 0.
+struct RandomRange {
+  FastStream stream;
+  TaskId task;
+  Index begin, end;
+};
+RandomRange random_range(std::mt19937_64& rng, const Case& span, int trial) {
+  const FastStream s(u128(rng()) << 64 | rng(), {span.lo, span.hi});
+  const TaskId t = trial == 0 ? ~TaskId{0} >> 1 : rng() % 1000;
+  const Index a = trial == 1 ? 0 : rng() % 5000, b = a + 40 + rng() % 8000;
+  return {s, t, a, b};
+}
+
 TEST(KernelFast, EveryPathEqualsTheScalarDefinition) {
   on_every_path([](KernelPath p) {
     std::mt19937_64 rng(20261206);
     for (const auto& span : kSpans) {
       for (int trial = 0; trial < 8; ++trial) {
-        const FastStream s(u128(rng()) << 64 | rng(), {span.lo, span.hi});
-        const TaskId t = trial == 0 ? ~TaskId{0} >> 1 : rng() % 1000;
-        const Index a = trial == 1 ? 0 : rng() % 5000, b = a + 40 + rng() % 8000;
+        const auto [s, t, a, b] = random_range(rng, span, trial);
         const auto expected = s.sum_scalar(t, a, b);
         EXPECT_EQ(sum_fast_hwy(s, t, a, b), expected)
             << kernel_path_name(p) << " " << span.lo << ":" << span.hi << " [" << a << "," << b << ")";
@@ -85,9 +97,7 @@ TEST(KernelFast, HandWrittenAvx512PathEqualsTheScalarDefinition) {
   std::mt19937_64 rng(20261126);
   for (const auto& span : kSpans) {
     for (int trial = 0; trial < 8; ++trial) {
-      const FastStream s(u128(rng()) << 64 | rng(), {span.lo, span.hi});
-      const TaskId t = trial == 0 ? ~TaskId{0} >> 1 : rng() % 1000;
-      const Index a = trial == 1 ? 0 : rng() % 5000, b = a + 40 + rng() % 8000;
+      const auto [s, t, a, b] = random_range(rng, span, trial);
       const auto expected = s.sum_scalar(t, a, b);
       // Every rejection strategy must give the same bits on every span.
       for (auto path : {RejectPath::kAuto, RejectPath::kRare, RejectPath::kMasked})

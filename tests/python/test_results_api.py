@@ -37,24 +37,32 @@ def large(tmp_path_factory):
     os.remove(path)
 
 
+def run_in_100mb(code, path):
+    """Runs `code` in a child Python (tally and h5py imported, sys.argv[1] = path) whose
+    address space may grow by only 100 MB from what it has once they are imported;
+    `statm(i)` there reads /proc/self/statm in bytes, `resident` is the resident set then."""
+    preamble = ("import resource, sys; sys.path.insert(0, sys.argv[2]); import tally, h5py\n"
+                "soft, hard = resource.getrlimit(resource.RLIMIT_AS)\n"
+                "statm = lambda i: int(open('/proc/self/statm').read().split()[i]) * resource.getpagesize()\n"
+                "used, resident = statm(0), statm(1)\n"
+                "resource.setrlimit(resource.RLIMIT_AS, (used + (100 << 20), hard))\n")
+    return subprocess.run([sys.executable, "-c", preamble + code, str(path), os.path.join(SOURCE, "python")],
+                          capture_output=True, text=True, timeout=120)
+
+
 def test_large_file_opens_within_100_mb(large):
     """Opening a 2^24-chunk file, its summary, total, z-score, history and the HTML repr in a
     child whose address space may grow by 100 MB only: reading the ledger would need 256 MiB.
     (Prints the open time and resident growth; docs/python.md quotes a measurement.)"""
     path, want = large
-    code = ("import resource, sys, time; sys.path.insert(0, sys.argv[2]); import tally, h5py\n"
-            "soft, hard = resource.getrlimit(resource.RLIMIT_AS)\n"
-            "statm = lambda i: int(open('/proc/self/statm').read().split()[i]) * resource.getpagesize()\n"
-            "used, resident = statm(0), statm(1)\n"
-            "resource.setrlimit(resource.RLIMIT_AS, (used + (100 << 20), hard))\n"
+    code = ("import time\n"
             "t = time.perf_counter()\n"
             "with tally.Results(sys.argv[1]) as r:\n"
             "    opened = time.perf_counter() - t\n"
             "    print(r.total, r.config.chunks, r.progress, len(r.starts), len(r.lost), r.hosts)\n"
             "    r._repr_html_(); repr(r); r.z_score()\n"
             "print(f'open {opened:.3f} s, resident +{(statm(1) - resident) / 2**20:.1f} MiB', file=sys.stderr)\n")
-    p = subprocess.run([sys.executable, "-c", code, str(path), os.path.join(SOURCE, "python")], capture_output=True,
-                       text=True, timeout=120)
+    p = run_in_100mb(code, path)
     assert p.returncode == 0, p.stdout + p.stderr
     assert p.stdout.split() == [str(want["total"]), str(LARGE_CHUNKS), "1.0", "1", "0", "['node1']"], p.stdout
     print(p.stderr.strip())
@@ -63,14 +71,9 @@ def test_large_file_opens_within_100_mb(large):
 def test_large_ledger_does_not_fit_the_same_limit(large):
     """The limit of the test above is real: reading the ledger under it fails."""
     path, _ = large
-    code = ("import resource, sys; sys.path.insert(0, sys.argv[2]); import tally, h5py\n"
-            "soft, hard = resource.getrlimit(resource.RLIMIT_AS)\n"
-            "used = int(open('/proc/self/statm').read().split()[0]) * resource.getpagesize()\n"
-            "resource.setrlimit(resource.RLIMIT_AS, (used + (100 << 20), hard))\n"
-            "r = tally.Results(sys.argv[1])\n"
+    code = ("r = tally.Results(sys.argv[1])\n"
             "try:\n    r.chunk_sums\nexcept MemoryError:\n    sys.exit(3)\n")
-    p = subprocess.run([sys.executable, "-c", code, str(path), os.path.join(SOURCE, "python")], capture_output=True,
-                       text=True, timeout=120)
+    p = run_in_100mb(code, path)
     assert p.returncode == 3, p.stdout + p.stderr
 
 
