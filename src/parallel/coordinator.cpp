@@ -4,10 +4,10 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <future>
 #include <thread>
 
 #include "parallel/backoff.hpp"
+#include "parallel/beside.hpp"
 #include "parallel/signals.hpp"
 
 namespace tally::parallel {
@@ -109,7 +109,6 @@ void Coordinator::write_checkpoint() {
   // and failures taken in but held, not handled (the record must not change under the
   // writer), so that a write of any length never looks like a dead coordinator and a
   // worker's result send completes.
-  auto writing = std::async(std::launch::async, write);
   struct Held {
     std::optional<Message> message;
     std::optional<PeerFailure> failure;
@@ -118,7 +117,7 @@ void Coordinator::write_checkpoint() {
   std::vector<Held> held;
   const std::vector<int> living = dispatch_.living_workers();
   double last_told = -1e300;
-  for (int round = 0; writing.wait_for(std::chrono::seconds(0)) != std::future_status::ready; idle_pause(round)) {
+  run_beside(write, [&] {
     while (auto m = transport_->poll()) held.push_back({std::move(*m), std::nullopt, clock_.now()});
     for (auto& f : transport_->failures()) {
       transport_->abandon(f.rank);
@@ -128,8 +127,7 @@ void Coordinator::write_checkpoint() {
       for (int r : living) transport_->send(r, protocol::kHeartbeat, {});
       last_told = clock_.now();
     }
-  }
-  writing.get();  // the write's error, if any
+  });  // rethrows the write's error, if any
   for (const auto& h : held) {
     if (h.message) dispatch_.on_message(h.message->source, h.message->tag, h.message->words, h.seen);
     if (h.failure) dispatch_.on_peer_failed(h.failure->rank, h.failure->why, h.seen);

@@ -5,13 +5,13 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
-#include <future>
 #include <optional>
 #include <tuple>
 
 #include "core/error.hpp"
 #include "io/results_file.hpp"
 #include "parallel/backoff.hpp"
+#include "parallel/beside.hpp"
 #include "parallel/protocol.hpp"
 
 namespace tally::parallel {
@@ -218,7 +218,8 @@ ReplayEnd serve_replay(const mpi::Session& session, const ReplaySettings& s) {
     std::optional<core::Config> config;
     std::string trouble;
   };
-  auto opening = std::async(std::launch::async, [&]() -> Opened {
+  std::optional<Message> early;  // rank 0 may end the job before we are done
+  const Opened opened = run_beside([&]() -> Opened {
     try {
       const io::TallyFile file = io::read_tally_file(s.file, s.locking);
       // Another file under the same name (a node's own copy) must not be replayed: its
@@ -232,11 +233,9 @@ ReplayEnd serve_replay(const mpi::Session& session, const ReplaySettings& s) {
     } catch (const std::exception& e) {
       return {std::nullopt, e.what()};
     }
-  });
-  std::optional<Message> early;  // rank 0 may end the job before we are done
-  for (int round = 0; opening.wait_for(std::chrono::seconds(0)) != std::future_status::ready; idle_pause(round))
+  }, [&] {
     if (!early) early = poll();
-  const Opened opened = opening.get();
+  });
   if (!opened.config) send(kTrouble, protocol::encode_text(opened.trouble));
   std::optional<core::Kernel> kernel;
   if (opened.config && !early) kernel.emplace(*opened.config);

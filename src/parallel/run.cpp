@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
-#include <future>
 
 #include "core/kernel.hpp"
 #include "io/atomic_file.hpp"
@@ -15,6 +14,7 @@
 #include "io/run_lock.hpp"
 #include "io/test_hold.hpp"
 #include "parallel/backoff.hpp"
+#include "parallel/beside.hpp"
 #include "parallel/coordinator.hpp"
 #include "parallel/memory_budget.hpp"
 #include "parallel/mpi.hpp"
@@ -204,15 +204,13 @@ RunOutcome run_mpi(const RunSettings& s, mpi::Session& session) {
   for (int r = 1; r < session.size(); ++r) workers.push_back(r);
   // Loading a large checkpoint takes seconds: it runs on a helper thread while this one
   // tells the waiting workers that rank 0 is alive.
-  auto preparing = std::async(std::launch::async, [&] { return prepare(s, store, out.notes, lock); });
-  for (int round = 0; preparing.wait_for(std::chrono::seconds(0)) != std::future_status::ready;) {
-    for (int r : workers) transport.send(r, protocol::kHeartbeat, {});
-    for (double since = clock.now(); clock.now() - since < s.timing().heartbeat() &&
-                                     preparing.wait_for(std::chrono::seconds(0)) != std::future_status::ready;)
-      idle_pause(round);
-  }
+  double last_told = -1e300;
   try {
-    record = preparing.get();
+    record = run_beside([&] { return prepare(s, store, out.notes, lock); }, [&] {
+      if (clock.now() - last_told < s.timing().heartbeat()) return;
+      for (int r : workers) transport.send(r, protocol::kHeartbeat, {});
+      last_told = clock.now();
+    });
   } catch (const Error& e) {
     verdict = e.code();
     message = e.what();
