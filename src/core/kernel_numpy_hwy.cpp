@@ -118,20 +118,257 @@ HWY_NOINLINE Offsets NumpyBlocks(const NumpyStream& s, TaskId t, std::uint64_t f
   return out;
 }
 
-/// The same sums with Philox4x64-10 on scalar 64×64→128-bit multiplies, kInFlight
-/// blocks interleaved (independent chains hide the multiply latency). Where 64-bit
-/// lanes have no 64-bit multiply (AVX2, SSE4, NEON), four 32×32 products per lane cost
-/// more than one scalar `mul` per block word: measured in bench/results/, this is the
-/// faster kernel there, and the vector one on AVX-512.
-template <Unit U>
+/// Rounds 0 and 1 of NumPy's Philox4x64-10 for one task: the counter's words 1..3 are
+/// (0, t, 0), so of the four products in those rounds only two depend on the block. What
+/// is left per block: x = hi(M0·(b+1)) ^ k1[0], y = lo(M0·(b+1)), then after round 1
+/// (hi(M1·x) ^ c1_xor, lo(M1·x), y ^ c2_xor, c3).
+struct NumpyFirstRounds {
+  std::uint64_t c1_xor, c2_xor, c3;
+  NumpyFirstRounds(const Philox4x64Key& key, TaskId t) {
+    const u128 p1 = u128{kPhilox64M1} * std::uint64_t(t);  // round 0, word 2 = t
+    const std::uint64_t a = std::uint64_t(p1 >> 64) ^ key[0];     // round 0 output word 0
+    const u128 p0 = u128{kPhilox64M0} * a;                    // round 1's product of word 0
+    c1_xor = std::uint64_t(p1) ^ (key[0] + kPhilox64W0);
+    c2_xor = std::uint64_t(p0 >> 64) ^ (key[1] + kPhilox64W1);
+    c3 = std::uint64_t(p0);
+  }
+};
+
+/// Adds NumPy's 32-bit Lemire rule over n words (n a multiple of Lanes(d)) to the lane
+/// sums: low half first, rejected units masked and counted (acc_rejected - (-1) per unit).
+template <class D>
+HWY_INLINE void Lemire32Words(D d, const std::uint64_t* words, std::size_t n, hn::Vec<D> span, hn::Vec<D> threshold,
+                              hn::Vec<D>& acc, hn::Vec<D>& acc_rejected) {
+  const hn::RebindToSigned<D> di;
+  const hn::Repartition<std::uint32_t, D> d32;
+  const auto low32 = hn::Set(d, 0xffffffffu);
+  for (std::size_t j = 0; j < n; j += hn::Lanes(d)) {
+    const auto word = hn::LoadU(d, words + j);
+    for (unsigned half = 0; half < 2; ++half) {
+      const auto x = half == 0 ? word : hn::ShiftRight<32>(word);
+      const auto m = hn::MulEven(hn::BitCast(d32, x), hn::BitCast(d32, span));
+      // Both sides are below 2^32: a signed compare is exact.
+      const auto rejected = hn::RebindMask(d, hn::Lt(hn::BitCast(di, hn::And(m, low32)), hn::BitCast(di, threshold)));
+      acc = hn::Add(acc, hn::IfThenZeroElse(rejected, hn::ShiftRight<32>(m)));
+      acc_rejected = hn::Sub(acc_rejected, hn::VecFromMask(d, rejected));
+    }
+  }
+}
+
+#undef TALLY_NUMPY_MULX  // set per target: this file is compiled once per target
+#if HWY_TARGET == HWY_AVX2 && defined(__x86_64__) && defined(__GNUC__)
+#define TALLY_NUMPY_MULX 1
+#endif
+#ifdef TALLY_NUMPY_MULX
+/// Rounds 2..9 of Philox4x64-10 on three blocks c[i] with mulx (AVX2 implies BMI2), the
+/// keys of those rounds in keys[0..7] (word 0) and keys[8..15] (word 1). Written out
+/// because g++ 12 spills the 128-bit products of more than one block in flight to the
+/// stack (twice the instructions). Each round frees two registers per block and needs
+/// one for a low half, so 13 registers hold three blocks; the words end up rotated
+/// (generated, mapping below). Bit-exact with philox4x64_10 (tests/core/kernel_numpy_test.cpp).
+HWY_INLINE void PhiloxRoundsMulx(std::uint64_t (&c)[3][4], const std::uint64_t (&keys)[16]) {
+  std::uint64_t v0 = c[0][0], v1 = c[0][1], v2 = c[0][2], v3 = c[0][3], v4 = c[1][0], v5 = c[1][1], v6 = c[1][2],
+                v7 = c[1][3], v8 = c[2][0], v9 = c[2][1], v10 = c[2][2], v11 = c[2][3], v12 = 0;
+  asm("movq %[m0], %%rdx\n\t"
+        "mulxq %0, %12, %0\n\t"
+        "xorq %3, %0\n\t"
+        "xorq 64+%[k], %0\n\t"
+        "mulxq %4, %3, %4\n\t"
+        "xorq %7, %4\n\t"
+        "xorq 64+%[k], %4\n\t"
+        "mulxq %8, %7, %8\n\t"
+        "xorq %11, %8\n\t"
+        "xorq 64+%[k], %8\n\t"
+        "movq %[m1], %%rdx\n\t"
+        "mulxq %2, %11, %2\n\t"
+        "xorq %1, %2\n\t"
+        "xorq 0+%[k], %2\n\t"
+        "mulxq %6, %1, %6\n\t"
+        "xorq %5, %6\n\t"
+        "xorq 0+%[k], %6\n\t"
+        "mulxq %10, %5, %10\n\t"
+        "xorq %9, %10\n\t"
+        "xorq 0+%[k], %10\n\t"
+        "movq %[m0], %%rdx\n\t"
+        "mulxq %2, %9, %2\n\t"
+        "xorq %12, %2\n\t"
+        "xorq 72+%[k], %2\n\t"
+        "mulxq %6, %12, %6\n\t"
+        "xorq %3, %6\n\t"
+        "xorq 72+%[k], %6\n\t"
+        "mulxq %10, %3, %10\n\t"
+        "xorq %7, %10\n\t"
+        "xorq 72+%[k], %10\n\t"
+        "movq %[m1], %%rdx\n\t"
+        "mulxq %0, %7, %0\n\t"
+        "xorq %11, %0\n\t"
+        "xorq 8+%[k], %0\n\t"
+        "mulxq %4, %11, %4\n\t"
+        "xorq %1, %4\n\t"
+        "xorq 8+%[k], %4\n\t"
+        "mulxq %8, %1, %8\n\t"
+        "xorq %5, %8\n\t"
+        "xorq 8+%[k], %8\n\t"
+        "movq %[m0], %%rdx\n\t"
+        "mulxq %0, %5, %0\n\t"
+        "xorq %9, %0\n\t"
+        "xorq 80+%[k], %0\n\t"
+        "mulxq %4, %9, %4\n\t"
+        "xorq %12, %4\n\t"
+        "xorq 80+%[k], %4\n\t"
+        "mulxq %8, %12, %8\n\t"
+        "xorq %3, %8\n\t"
+        "xorq 80+%[k], %8\n\t"
+        "movq %[m1], %%rdx\n\t"
+        "mulxq %2, %3, %2\n\t"
+        "xorq %7, %2\n\t"
+        "xorq 16+%[k], %2\n\t"
+        "mulxq %6, %7, %6\n\t"
+        "xorq %11, %6\n\t"
+        "xorq 16+%[k], %6\n\t"
+        "mulxq %10, %11, %10\n\t"
+        "xorq %1, %10\n\t"
+        "xorq 16+%[k], %10\n\t"
+        "movq %[m0], %%rdx\n\t"
+        "mulxq %2, %1, %2\n\t"
+        "xorq %5, %2\n\t"
+        "xorq 88+%[k], %2\n\t"
+        "mulxq %6, %5, %6\n\t"
+        "xorq %9, %6\n\t"
+        "xorq 88+%[k], %6\n\t"
+        "mulxq %10, %9, %10\n\t"
+        "xorq %12, %10\n\t"
+        "xorq 88+%[k], %10\n\t"
+        "movq %[m1], %%rdx\n\t"
+        "mulxq %0, %12, %0\n\t"
+        "xorq %3, %0\n\t"
+        "xorq 24+%[k], %0\n\t"
+        "mulxq %4, %3, %4\n\t"
+        "xorq %7, %4\n\t"
+        "xorq 24+%[k], %4\n\t"
+        "mulxq %8, %7, %8\n\t"
+        "xorq %11, %8\n\t"
+        "xorq 24+%[k], %8\n\t"
+        "movq %[m0], %%rdx\n\t"
+        "mulxq %0, %11, %0\n\t"
+        "xorq %1, %0\n\t"
+        "xorq 96+%[k], %0\n\t"
+        "mulxq %4, %1, %4\n\t"
+        "xorq %5, %4\n\t"
+        "xorq 96+%[k], %4\n\t"
+        "mulxq %8, %5, %8\n\t"
+        "xorq %9, %8\n\t"
+        "xorq 96+%[k], %8\n\t"
+        "movq %[m1], %%rdx\n\t"
+        "mulxq %2, %9, %2\n\t"
+        "xorq %12, %2\n\t"
+        "xorq 32+%[k], %2\n\t"
+        "mulxq %6, %12, %6\n\t"
+        "xorq %3, %6\n\t"
+        "xorq 32+%[k], %6\n\t"
+        "mulxq %10, %3, %10\n\t"
+        "xorq %7, %10\n\t"
+        "xorq 32+%[k], %10\n\t"
+        "movq %[m0], %%rdx\n\t"
+        "mulxq %2, %7, %2\n\t"
+        "xorq %11, %2\n\t"
+        "xorq 104+%[k], %2\n\t"
+        "mulxq %6, %11, %6\n\t"
+        "xorq %1, %6\n\t"
+        "xorq 104+%[k], %6\n\t"
+        "mulxq %10, %1, %10\n\t"
+        "xorq %5, %10\n\t"
+        "xorq 104+%[k], %10\n\t"
+        "movq %[m1], %%rdx\n\t"
+        "mulxq %0, %5, %0\n\t"
+        "xorq %9, %0\n\t"
+        "xorq 40+%[k], %0\n\t"
+        "mulxq %4, %9, %4\n\t"
+        "xorq %12, %4\n\t"
+        "xorq 40+%[k], %4\n\t"
+        "mulxq %8, %12, %8\n\t"
+        "xorq %3, %8\n\t"
+        "xorq 40+%[k], %8\n\t"
+        "movq %[m0], %%rdx\n\t"
+        "mulxq %0, %3, %0\n\t"
+        "xorq %7, %0\n\t"
+        "xorq 112+%[k], %0\n\t"
+        "mulxq %4, %7, %4\n\t"
+        "xorq %11, %4\n\t"
+        "xorq 112+%[k], %4\n\t"
+        "mulxq %8, %11, %8\n\t"
+        "xorq %1, %8\n\t"
+        "xorq 112+%[k], %8\n\t"
+        "movq %[m1], %%rdx\n\t"
+        "mulxq %2, %1, %2\n\t"
+        "xorq %5, %2\n\t"
+        "xorq 48+%[k], %2\n\t"
+        "mulxq %6, %5, %6\n\t"
+        "xorq %9, %6\n\t"
+        "xorq 48+%[k], %6\n\t"
+        "mulxq %10, %9, %10\n\t"
+        "xorq %12, %10\n\t"
+        "xorq 48+%[k], %10\n\t"
+        "movq %[m0], %%rdx\n\t"
+        "mulxq %2, %12, %2\n\t"
+        "xorq %3, %2\n\t"
+        "xorq 120+%[k], %2\n\t"
+        "mulxq %6, %3, %6\n\t"
+        "xorq %7, %6\n\t"
+        "xorq 120+%[k], %6\n\t"
+        "mulxq %10, %7, %10\n\t"
+        "xorq %11, %10\n\t"
+        "xorq 120+%[k], %10\n\t"
+        "movq %[m1], %%rdx\n\t"
+        "mulxq %0, %11, %0\n\t"
+        "xorq %1, %0\n\t"
+        "xorq 56+%[k], %0\n\t"
+        "mulxq %4, %1, %4\n\t"
+        "xorq %5, %4\n\t"
+        "xorq 56+%[k], %4\n\t"
+        "mulxq %8, %5, %8\n\t"
+        "xorq %9, %8\n\t"
+        "xorq 56+%[k], %8\n\t"
+      : "+r"(v0), "+r"(v1), "+r"(v2), "+r"(v3), "+r"(v4), "+r"(v5), "+r"(v6), "+r"(v7), "+r"(v8), "+r"(v9),
+        "+r"(v10), "+r"(v11), "+r"(v12)
+      : [k] "m"(keys), [m0] "m"(kPhilox64M0), [m1] "m"(kPhilox64M1)  // loads: no ALU port
+      : "rdx", "cc");
+  c[0][0] = v0, c[0][1] = v11, c[0][2] = v2, c[0][3] = v12;
+  c[1][0] = v4, c[1][1] = v1, c[1][2] = v6, c[1][3] = v3;
+  c[2][0] = v8, c[2][1] = v5, c[2][2] = v10, c[2][3] = v7;
+}
+#endif
+
+#ifdef TALLY_NUMPY_MULX
+inline constexpr unsigned kScalarInFlight = 3;  // what PhiloxRoundsMulx takes
+#else
+inline constexpr unsigned kScalarInFlight = 4;
+#endif
+
+/// The same sums with Philox4x64-10 on scalar 64×64→128-bit multiplies (mulx), kInFlight
+/// blocks interleaved (independent chains hide the multiply latency), 18 products per
+/// block (NumpyFirstRounds). Where 64-bit lanes have no 64-bit multiply (AVX2, SSE4,
+/// NEON), four 32×32 products per lane cost more than one scalar multiply per block word:
+/// measured in bench/results/, this is the faster kernel there, and the vector one on
+/// AVX-512. The scalar multiplier is the bottleneck, so 32-bit Lemire runs on vectors
+/// over the stored words (bench/results/numpy-avx2-*.txt).
+template <Unit U, unsigned kInFlight = kScalarInFlight>
 TALLY_SCALAR_LOOP HWY_NOINLINE Offsets NumpyBlocksScalar(const NumpyStream& s, TaskId t, std::uint64_t first, std::uint64_t blocks) {
-  constexpr unsigned kInFlight = 4;
   std::uint64_t k0[10], k1[10];
   for (unsigned r = 0; r < 10; ++r) {
     k0[r] = s.key()[0] + r * kPhilox64W0;
     k1[r] = s.key()[1] + r * kPhilox64W1;
   }
+  const NumpyFirstRounds head(s.key(), t);
+  std::uint64_t late_keys[16];  // rounds 2..9: word 0's keys, then word 1's
+  for (unsigned r = 2; r < 10; ++r) {
+    late_keys[r - 2] = k0[r];
+    late_keys[r + 6] = k1[r];
+  }
   const std::uint64_t span = s.span64(), threshold = s.threshold();
+  const hn::CappedTag<std::uint64_t, 4> dl;  // kInFlight·4 words are a whole number of vectors
+  const auto v_span = hn::Set(dl, span), v_threshold = hn::Set(dl, threshold);
+  auto acc = hn::Zero(dl), acc_rejected = hn::Zero(dl);
   u128 sum = 0;
   std::uint64_t sum32 = 0, missing = 0;  // sum32: 32-bit offsets, at most 2^27 of them per piece
   auto units = [&](const std::uint64_t (&w)[4]) __attribute__((always_inline)) {
@@ -157,13 +394,22 @@ TALLY_SCALAR_LOOP HWY_NOINLINE Offsets NumpyBlocksScalar(const NumpyStream& s, T
   };
   auto run = [&]<unsigned B>(std::uint64_t b, std::integral_constant<unsigned, B>) __attribute__((always_inline)) {
     std::uint64_t c[B][4];
-    for (unsigned i = 0; i < B; ++i) {
-      c[i][0] = first + b + i + 1;  // NumPy bumps the counter first
-      c[i][1] = 0;
-      c[i][2] = t;
-      c[i][3] = 0;
+    for (unsigned i = 0; i < B; ++i) {  // rounds 0 and 1: two products (NumpyFirstRounds)
+      const u128 p0 = u128{kPhilox64M0} * (first + b + i + 1);  // NumPy bumps the counter first
+      const std::uint64_t x = std::uint64_t(p0 >> 64) ^ k1[0];
+      const u128 p1 = u128{kPhilox64M1} * x;
+      c[i][0] = std::uint64_t(p1 >> 64) ^ head.c1_xor;
+      c[i][1] = std::uint64_t(p1);
+      c[i][2] = std::uint64_t(p0) ^ head.c2_xor;
+      c[i][3] = head.c3;
     }
-    for (unsigned r = 0; r < 10; ++r) {
+#ifdef TALLY_NUMPY_MULX
+    if constexpr (B == 3) {
+      PhiloxRoundsMulx(c, late_keys);
+    } else
+#endif
+#pragma GCC unroll 8
+    for (unsigned r = 2; r < 10; ++r) {
       for (unsigned i = 0; i < B; ++i) {
         const u128 p0 = u128{kPhilox64M0} * c[i][0], p1 = u128{kPhilox64M1} * c[i][2];
         c[i][0] = std::uint64_t(p1 >> 64) ^ c[i][1] ^ k0[r];
@@ -172,13 +418,99 @@ TALLY_SCALAR_LOOP HWY_NOINLINE Offsets NumpyBlocksScalar(const NumpyStream& s, T
         c[i][3] = std::uint64_t(p0);
       }
     }
-    for (unsigned i = 0; i < B; ++i) units(c[i]);
+    if constexpr (U == Unit::kLemire32 && B == kInFlight) {
+      alignas(32) std::uint64_t w[B * 4];
+      for (unsigned i = 0; i < B; ++i) {
+        for (unsigned j = 0; j < 4; ++j) w[i * 4 + j] = c[i][j];
+      }
+      Lemire32Words(dl, w, B * 4, v_span, v_threshold, acc, acc_rejected);
+    } else {
+      for (unsigned i = 0; i < B; ++i) units(c[i]);
+    }
   };
   std::uint64_t b = 0;
   for (; b + kInFlight <= blocks; b += kInFlight) run(b, std::integral_constant<unsigned, kInFlight>{});
   for (; b < blocks; ++b) run(b, std::integral_constant<unsigned, 1>{});
+  if constexpr (U == Unit::kLemire32) {
+    // Lanes add at most 2^27 offsets below 2^32 each.
+    sum32 += hn::GetLane(hn::SumOfLanes(dl, acc));
+    missing += hn::GetLane(hn::SumOfLanes(dl, acc_rejected));
+  }
   return {sum + sum32, missing};
 }
+
+#ifdef TALLY_NUMPY_MULX
+/// Spans up to 2^16 take this kernel on AVX2: the mulx Philox of NumpyBlocksScalar keeps
+/// the ports that run vector shuffles and multiplies busy (p1 and p5 on Intel), so the
+/// Lemire step costs what its vector instructions cost. Per four words: two vpmuludq for
+/// the halves, one shuffle gathers the eight offsets (32-bit lanes: offsets below 2^16
+/// add 3·2^14 times before they are widened), one gathers the eight low products for a
+/// running minimum; a group of three blocks in which some low product is below the
+/// threshold (probability below 2^-16 per unit) is corrected unit by unit.
+HWY_NOINLINE Offsets NumpyLemire32Small(const NumpyStream& s, TaskId t, std::uint64_t first, std::uint64_t blocks) {
+  constexpr std::uint64_t kFlushGroups = std::uint64_t{1} << 14;
+  std::uint64_t late_keys[16];  // rounds 2..9: word 0's keys, then word 1's
+  for (unsigned r = 2; r < 10; ++r) {
+    late_keys[r - 2] = s.key()[0] + r * kPhilox64W0;
+    late_keys[r + 6] = s.key()[1] + r * kPhilox64W1;
+  }
+  const std::uint64_t k1_0 = s.key()[1];
+  const NumpyFirstRounds head(s.key(), t);
+  const std::uint64_t span = s.span64(), threshold = s.threshold();
+  const __m256i v_span = _mm256_set1_epi64x(std::int64_t(span));
+  const __m256i v_threshold = _mm256_set1_epi32(std::int32_t(threshold)), ones = _mm256_set1_epi32(-1);
+  __m256i sum32 = _mm256_setzero_si256(), sum64 = _mm256_setzero_si256();
+  const __m256i low32 = _mm256_set1_epi64x(0xffffffff);
+  std::uint64_t correction = 0, missing = 0;  // correction: minus the rejected offsets (mod 2^64)
+  std::uint64_t b = 0, groups = 0;
+  for (; b + 3 <= blocks; b += 3) {
+    std::uint64_t c[3][4];
+    for (unsigned i = 0; i < 3; ++i) {  // rounds 0 and 1 (NumpyFirstRounds)
+      const u128 p0 = u128{kPhilox64M0} * (first + b + i + 1);
+      const std::uint64_t x = std::uint64_t(p0 >> 64) ^ k1_0;
+      const u128 p1 = u128{kPhilox64M1} * x;
+      c[i][0] = std::uint64_t(p1 >> 64) ^ head.c1_xor;
+      c[i][1] = std::uint64_t(p1);
+      c[i][2] = std::uint64_t(p0) ^ head.c2_xor;
+      c[i][3] = head.c3;
+    }
+    PhiloxRoundsMulx(c, late_keys);
+    __m256i low_min = ones;
+    for (unsigned i = 0; i < 3; ++i) {
+      const __m256i words = _mm256_set_epi64x(std::int64_t(c[i][3]), std::int64_t(c[i][2]), std::int64_t(c[i][1]), std::int64_t(c[i][0]));
+      const __m256i m_lo = _mm256_mul_epu32(words, v_span), m_hi = _mm256_mul_epu32(_mm256_srli_epi64(words, 32), v_span);
+      const __m256 lo = _mm256_castsi256_ps(m_lo), hi = _mm256_castsi256_ps(m_hi);
+      sum32 = _mm256_add_epi32(sum32, _mm256_castps_si256(_mm256_shuffle_ps(lo, hi, 0xDD)));  // odd halves: offsets
+      low_min = _mm256_min_epu32(low_min, _mm256_castps_si256(_mm256_shuffle_ps(lo, hi, 0x88)));
+    }
+    if (!_mm256_testc_si256(_mm256_cmpeq_epi32(_mm256_max_epu32(low_min, v_threshold), low_min), ones)) {
+      for (unsigned i = 0; i < 3; ++i) {
+        for (const std::uint64_t w : c[i]) {
+          for (const std::uint64_t x : {w & 0xffffffffu, w >> 32}) {
+            const std::uint64_t m = x * span;
+            if (std::uint32_t(m) < threshold) {
+              correction -= m >> 32;
+              ++missing;
+            }
+          }
+        }
+      }
+    }
+    if (++groups == kFlushGroups) {
+      sum64 = _mm256_add_epi64(sum64, _mm256_add_epi64(_mm256_and_si256(sum32, low32), _mm256_srli_epi64(sum32, 32)));
+      sum32 = _mm256_setzero_si256();
+      groups = 0;
+    }
+  }
+  sum64 = _mm256_add_epi64(sum64, _mm256_add_epi64(_mm256_and_si256(sum32, low32), _mm256_srli_epi64(sum32, 32)));
+  alignas(32) std::uint64_t lanes[4];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), sum64);
+  Offsets out = NumpyBlocksScalar<Unit::kLemire32>(s, t, first + b, blocks - b);  // the last blocks
+  out.sum += std::uint64_t(lanes[0] + lanes[1] + lanes[2] + lanes[3] + correction);
+  out.missing += missing;
+  return out;
+}
+#endif
 
 ChunkSum SumNumpy(const NumpyStream& s, TaskId t, Index a, Index b) {
   const D64 d;
@@ -193,6 +525,9 @@ ChunkSum SumNumpy(const NumpyStream& s, TaskId t, Index a, Index b) {
     case NumpyStream::Mode::kRaw64: kernel = kVector ? &NumpyBlocks<Unit::kRaw64> : &NumpyBlocksScalar<Unit::kRaw64>; break;
     case NumpyStream::Mode::kLemire32:
       kernel = kVector ? &NumpyBlocks<Unit::kLemire32> : &NumpyBlocksScalar<Unit::kLemire32>;
+#ifdef TALLY_NUMPY_MULX
+      if (s.span64() <= (std::uint64_t{1} << 16)) kernel = &NumpyLemire32Small;
+#endif
       break;
     case NumpyStream::Mode::kLemire64:
       kernel = kVector ? &NumpyBlocks<Unit::kLemire64> : &NumpyBlocksScalar<Unit::kLemire64>;
