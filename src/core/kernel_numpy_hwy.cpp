@@ -161,182 +161,33 @@ HWY_INLINE void Lemire32Words(D d, const std::uint64_t* words, std::size_t n, hn
 #endif
 #ifdef TALLY_NUMPY_MULX
 /// Rounds 2..9 of Philox4x64-10 on three blocks c[i] with mulx (AVX2 implies BMI2), the
-/// keys of those rounds in keys[0..7] (word 0) and keys[8..15] (word 1). Written out
+/// keys of those rounds in keys[0..7] (word 0) and keys[8..15] (word 1), M0 and M1 in
+/// keys[16..17] (one base register for every memory operand, also in PIC builds). Written out
 /// because g++ 12 spills the 128-bit products of more than one block in flight to the
-/// stack (twice the instructions). Each round frees two registers per block and needs
-/// one for a low half, so 13 registers hold three blocks; the words end up rotated
-/// (generated, mapping below). Bit-exact with philox4x64_10 (tests/core/kernel_numpy_test.cpp).
-HWY_INLINE void PhiloxRoundsMulx(std::uint64_t (&c)[3][4], const std::uint64_t (&keys)[16]) {
-  std::uint64_t v0 = c[0][0], v1 = c[0][1], v2 = c[0][2], v3 = c[0][3], v4 = c[1][0], v5 = c[1][1], v6 = c[1][2],
-                v7 = c[1][3], v8 = c[2][0], v9 = c[2][1], v10 = c[2][2], v11 = c[2][3], v12 = 0;
-  asm("movq %[m0], %%rdx\n\t"
-        "mulxq %0, %12, %0\n\t"
-        "xorq %3, %0\n\t"
-        "xorq 64+%[k], %0\n\t"
-        "mulxq %4, %3, %4\n\t"
-        "xorq %7, %4\n\t"
-        "xorq 64+%[k], %4\n\t"
-        "mulxq %8, %7, %8\n\t"
-        "xorq %11, %8\n\t"
-        "xorq 64+%[k], %8\n\t"
-        "movq %[m1], %%rdx\n\t"
-        "mulxq %2, %11, %2\n\t"
-        "xorq %1, %2\n\t"
-        "xorq 0+%[k], %2\n\t"
-        "mulxq %6, %1, %6\n\t"
-        "xorq %5, %6\n\t"
-        "xorq 0+%[k], %6\n\t"
-        "mulxq %10, %5, %10\n\t"
-        "xorq %9, %10\n\t"
-        "xorq 0+%[k], %10\n\t"
-        "movq %[m0], %%rdx\n\t"
-        "mulxq %2, %9, %2\n\t"
-        "xorq %12, %2\n\t"
-        "xorq 72+%[k], %2\n\t"
-        "mulxq %6, %12, %6\n\t"
-        "xorq %3, %6\n\t"
-        "xorq 72+%[k], %6\n\t"
-        "mulxq %10, %3, %10\n\t"
-        "xorq %7, %10\n\t"
-        "xorq 72+%[k], %10\n\t"
-        "movq %[m1], %%rdx\n\t"
-        "mulxq %0, %7, %0\n\t"
-        "xorq %11, %0\n\t"
-        "xorq 8+%[k], %0\n\t"
-        "mulxq %4, %11, %4\n\t"
-        "xorq %1, %4\n\t"
-        "xorq 8+%[k], %4\n\t"
-        "mulxq %8, %1, %8\n\t"
-        "xorq %5, %8\n\t"
-        "xorq 8+%[k], %8\n\t"
-        "movq %[m0], %%rdx\n\t"
-        "mulxq %0, %5, %0\n\t"
-        "xorq %9, %0\n\t"
-        "xorq 80+%[k], %0\n\t"
-        "mulxq %4, %9, %4\n\t"
-        "xorq %12, %4\n\t"
-        "xorq 80+%[k], %4\n\t"
-        "mulxq %8, %12, %8\n\t"
-        "xorq %3, %8\n\t"
-        "xorq 80+%[k], %8\n\t"
-        "movq %[m1], %%rdx\n\t"
-        "mulxq %2, %3, %2\n\t"
-        "xorq %7, %2\n\t"
-        "xorq 16+%[k], %2\n\t"
-        "mulxq %6, %7, %6\n\t"
-        "xorq %11, %6\n\t"
-        "xorq 16+%[k], %6\n\t"
-        "mulxq %10, %11, %10\n\t"
-        "xorq %1, %10\n\t"
-        "xorq 16+%[k], %10\n\t"
-        "movq %[m0], %%rdx\n\t"
-        "mulxq %2, %1, %2\n\t"
-        "xorq %5, %2\n\t"
-        "xorq 88+%[k], %2\n\t"
-        "mulxq %6, %5, %6\n\t"
-        "xorq %9, %6\n\t"
-        "xorq 88+%[k], %6\n\t"
-        "mulxq %10, %9, %10\n\t"
-        "xorq %12, %10\n\t"
-        "xorq 88+%[k], %10\n\t"
-        "movq %[m1], %%rdx\n\t"
-        "mulxq %0, %12, %0\n\t"
-        "xorq %3, %0\n\t"
-        "xorq 24+%[k], %0\n\t"
-        "mulxq %4, %3, %4\n\t"
-        "xorq %7, %4\n\t"
-        "xorq 24+%[k], %4\n\t"
-        "mulxq %8, %7, %8\n\t"
-        "xorq %11, %8\n\t"
-        "xorq 24+%[k], %8\n\t"
-        "movq %[m0], %%rdx\n\t"
-        "mulxq %0, %11, %0\n\t"
-        "xorq %1, %0\n\t"
-        "xorq 96+%[k], %0\n\t"
-        "mulxq %4, %1, %4\n\t"
-        "xorq %5, %4\n\t"
-        "xorq 96+%[k], %4\n\t"
-        "mulxq %8, %5, %8\n\t"
-        "xorq %9, %8\n\t"
-        "xorq 96+%[k], %8\n\t"
-        "movq %[m1], %%rdx\n\t"
-        "mulxq %2, %9, %2\n\t"
-        "xorq %12, %2\n\t"
-        "xorq 32+%[k], %2\n\t"
-        "mulxq %6, %12, %6\n\t"
-        "xorq %3, %6\n\t"
-        "xorq 32+%[k], %6\n\t"
-        "mulxq %10, %3, %10\n\t"
-        "xorq %7, %10\n\t"
-        "xorq 32+%[k], %10\n\t"
-        "movq %[m0], %%rdx\n\t"
-        "mulxq %2, %7, %2\n\t"
-        "xorq %11, %2\n\t"
-        "xorq 104+%[k], %2\n\t"
-        "mulxq %6, %11, %6\n\t"
-        "xorq %1, %6\n\t"
-        "xorq 104+%[k], %6\n\t"
-        "mulxq %10, %1, %10\n\t"
-        "xorq %5, %10\n\t"
-        "xorq 104+%[k], %10\n\t"
-        "movq %[m1], %%rdx\n\t"
-        "mulxq %0, %5, %0\n\t"
-        "xorq %9, %0\n\t"
-        "xorq 40+%[k], %0\n\t"
-        "mulxq %4, %9, %4\n\t"
-        "xorq %12, %4\n\t"
-        "xorq 40+%[k], %4\n\t"
-        "mulxq %8, %12, %8\n\t"
-        "xorq %3, %8\n\t"
-        "xorq 40+%[k], %8\n\t"
-        "movq %[m0], %%rdx\n\t"
-        "mulxq %0, %3, %0\n\t"
-        "xorq %7, %0\n\t"
-        "xorq 112+%[k], %0\n\t"
-        "mulxq %4, %7, %4\n\t"
-        "xorq %11, %4\n\t"
-        "xorq 112+%[k], %4\n\t"
-        "mulxq %8, %11, %8\n\t"
-        "xorq %1, %8\n\t"
-        "xorq 112+%[k], %8\n\t"
-        "movq %[m1], %%rdx\n\t"
-        "mulxq %2, %1, %2\n\t"
-        "xorq %5, %2\n\t"
-        "xorq 48+%[k], %2\n\t"
-        "mulxq %6, %5, %6\n\t"
-        "xorq %9, %6\n\t"
-        "xorq 48+%[k], %6\n\t"
-        "mulxq %10, %9, %10\n\t"
-        "xorq %12, %10\n\t"
-        "xorq 48+%[k], %10\n\t"
-        "movq %[m0], %%rdx\n\t"
-        "mulxq %2, %12, %2\n\t"
-        "xorq %3, %2\n\t"
-        "xorq 120+%[k], %2\n\t"
-        "mulxq %6, %3, %6\n\t"
-        "xorq %7, %6\n\t"
-        "xorq 120+%[k], %6\n\t"
-        "mulxq %10, %7, %10\n\t"
-        "xorq %11, %10\n\t"
-        "xorq 120+%[k], %10\n\t"
-        "movq %[m1], %%rdx\n\t"
-        "mulxq %0, %11, %0\n\t"
-        "xorq %1, %0\n\t"
-        "xorq 56+%[k], %0\n\t"
-        "mulxq %4, %1, %4\n\t"
-        "xorq %5, %4\n\t"
-        "xorq 56+%[k], %4\n\t"
-        "mulxq %8, %5, %8\n\t"
-        "xorq %9, %8\n\t"
-        "xorq 56+%[k], %8\n\t"
-      : "+r"(v0), "+r"(v1), "+r"(v2), "+r"(v3), "+r"(v4), "+r"(v5), "+r"(v6), "+r"(v7), "+r"(v8), "+r"(v9),
-        "+r"(v10), "+r"(v11), "+r"(v12)
-      : [k] "m"(keys), [m0] "m"(kPhilox64M0), [m1] "m"(kPhilox64M1)  // loads: no ALU port
+/// stack (twice the instructions). A half round of one block: rdx = M (a load, no ALU
+/// port), X·M → rdx (low half), X (high half); X ^= Y ^ key; Y = low half. Words 0 and 2
+/// swap registers every round, so after eight rounds every word is back in its own:
+/// twelve registers and rdx, which leaves one for addressing whatever the build
+/// (frame pointer, sanitizers). Bit-exact with philox4x64_10 (tests/core/kernel_numpy_test.cpp).
+#define TALLY_MULX_HALF(M, X, Y, K) \
+  "movq " #M "+%[k], %%rdx\n\tmulxq %" #X ", %%rdx, %" #X "\n\txorq %" #Y ", %" #X "\n\txorq " #K "+%[k], %" #X "\n\tmovq %%rdx, %" #Y "\n\t"
+#define TALLY_MULX_ROUND(K0, K1, A0, B0, C0, D0, A1, B1, C1, D1, A2, B2, C2, D2)                         \
+  TALLY_MULX_HALF(128, A0, D0, K1) TALLY_MULX_HALF(128, A1, D1, K1) TALLY_MULX_HALF(128, A2, D2, K1) \
+  TALLY_MULX_HALF(136, C0, B0, K0) TALLY_MULX_HALF(136, C1, B1, K0) TALLY_MULX_HALF(136, C2, B2, K0)
+#define TALLY_MULX_EVEN(K0, K1) TALLY_MULX_ROUND(K0, K1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)
+#define TALLY_MULX_ODD(K0, K1) TALLY_MULX_ROUND(K0, K1, 2, 1, 0, 3, 6, 5, 4, 7, 10, 9, 8, 11)
+HWY_INLINE void PhiloxRoundsMulx(std::uint64_t (&c)[3][4], const std::uint64_t (&keys)[18]) {
+  asm(TALLY_MULX_EVEN(0, 64) TALLY_MULX_ODD(8, 72) TALLY_MULX_EVEN(16, 80) TALLY_MULX_ODD(24, 88)
+          TALLY_MULX_EVEN(32, 96) TALLY_MULX_ODD(40, 104) TALLY_MULX_EVEN(48, 112) TALLY_MULX_ODD(56, 120)
+      : "+r"(c[0][0]), "+r"(c[0][1]), "+r"(c[0][2]), "+r"(c[0][3]), "+r"(c[1][0]), "+r"(c[1][1]), "+r"(c[1][2]),
+        "+r"(c[1][3]), "+r"(c[2][0]), "+r"(c[2][1]), "+r"(c[2][2]), "+r"(c[2][3])
+      : [k] "m"(keys)
       : "rdx", "cc");
-  c[0][0] = v0, c[0][1] = v11, c[0][2] = v2, c[0][3] = v12;
-  c[1][0] = v4, c[1][1] = v1, c[1][2] = v6, c[1][3] = v3;
-  c[2][0] = v8, c[2][1] = v5, c[2][2] = v10, c[2][3] = v7;
 }
+#undef TALLY_MULX_ODD
+#undef TALLY_MULX_EVEN
+#undef TALLY_MULX_ROUND
+#undef TALLY_MULX_HALF
 #endif
 
 #ifdef TALLY_NUMPY_MULX
@@ -360,11 +211,13 @@ TALLY_SCALAR_LOOP HWY_NOINLINE Offsets NumpyBlocksScalar(const NumpyStream& s, T
     k1[r] = s.key()[1] + r * kPhilox64W1;
   }
   const NumpyFirstRounds head(s.key(), t);
-  std::uint64_t late_keys[16];  // rounds 2..9: word 0's keys, then word 1's
+  std::uint64_t late_keys[18] = {};  // rounds 2..9: word 0's keys, then word 1's, then M0, M1
   for (unsigned r = 2; r < 10; ++r) {
     late_keys[r - 2] = k0[r];
     late_keys[r + 6] = k1[r];
   }
+  late_keys[16] = kPhilox64M0;
+  late_keys[17] = kPhilox64M1;
   const std::uint64_t span = s.span64(), threshold = s.threshold();
   const hn::CappedTag<std::uint64_t, 4> dl;  // kInFlight·4 words are a whole number of vectors
   const auto v_span = hn::Set(dl, span), v_threshold = hn::Set(dl, threshold);
@@ -449,11 +302,13 @@ TALLY_SCALAR_LOOP HWY_NOINLINE Offsets NumpyBlocksScalar(const NumpyStream& s, T
 /// threshold (probability below 2^-16 per unit) is corrected unit by unit.
 HWY_NOINLINE Offsets NumpyLemire32Small(const NumpyStream& s, TaskId t, std::uint64_t first, std::uint64_t blocks) {
   constexpr std::uint64_t kFlushGroups = std::uint64_t{1} << 14;
-  std::uint64_t late_keys[16];  // rounds 2..9: word 0's keys, then word 1's
+  std::uint64_t late_keys[18];  // rounds 2..9: word 0's keys, then word 1's, then M0, M1
   for (unsigned r = 2; r < 10; ++r) {
     late_keys[r - 2] = s.key()[0] + r * kPhilox64W0;
     late_keys[r + 6] = s.key()[1] + r * kPhilox64W1;
   }
+  late_keys[16] = kPhilox64M0;
+  late_keys[17] = kPhilox64M1;
   const std::uint64_t k1_0 = s.key()[1];
   const NumpyFirstRounds head(s.key(), t);
   const std::uint64_t span = s.span64(), threshold = s.threshold();
