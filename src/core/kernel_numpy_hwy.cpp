@@ -134,24 +134,21 @@ struct NumpyFirstRounds {
   }
 };
 
-/// Adds NumPy's 32-bit Lemire rule over n words (n a multiple of Lanes(d)) to the lane
-/// sums: low half first, rejected units masked and counted (acc_rejected - (-1) per unit).
+/// Adds NumPy's 32-bit Lemire rule on a vector of words to the lane sums: low half
+/// first, rejected units masked and counted (acc_rejected - (-1) per unit).
 template <class D>
-HWY_INLINE void Lemire32Words(D d, const std::uint64_t* words, std::size_t n, hn::Vec<D> span, hn::Vec<D> threshold,
-                              hn::Vec<D>& acc, hn::Vec<D>& acc_rejected) {
+HWY_INLINE void Lemire32Vector(D d, hn::Vec<D> word, hn::Vec<D> span, hn::Vec<D> threshold, hn::Vec<D>& acc,
+                               hn::Vec<D>& acc_rejected) {
   const hn::RebindToSigned<D> di;
   const hn::Repartition<std::uint32_t, D> d32;
   const auto low32 = hn::Set(d, 0xffffffffu);
-  for (std::size_t j = 0; j < n; j += hn::Lanes(d)) {
-    const auto word = hn::LoadU(d, words + j);
-    for (unsigned half = 0; half < 2; ++half) {
-      const auto x = half == 0 ? word : hn::ShiftRight<32>(word);
-      const auto m = hn::MulEven(hn::BitCast(d32, x), hn::BitCast(d32, span));
-      // Both sides are below 2^32: a signed compare is exact.
-      const auto rejected = hn::RebindMask(d, hn::Lt(hn::BitCast(di, hn::And(m, low32)), hn::BitCast(di, threshold)));
-      acc = hn::Add(acc, hn::IfThenZeroElse(rejected, hn::ShiftRight<32>(m)));
-      acc_rejected = hn::Sub(acc_rejected, hn::VecFromMask(d, rejected));
-    }
+  for (unsigned half = 0; half < 2; ++half) {
+    const auto x = half == 0 ? word : hn::ShiftRight<32>(word);
+    const auto m = hn::MulEven(hn::BitCast(d32, x), hn::BitCast(d32, span));
+    // Both sides are below 2^32: a signed compare is exact.
+    const auto rejected = hn::RebindMask(d, hn::Lt(hn::BitCast(di, hn::And(m, low32)), hn::BitCast(di, threshold)));
+    acc = hn::Add(acc, hn::IfThenZeroElse(rejected, hn::ShiftRight<32>(m)));
+    acc_rejected = hn::Sub(acc_rejected, hn::VecFromMask(d, rejected));
   }
 }
 
@@ -272,11 +269,22 @@ TALLY_SCALAR_LOOP HWY_NOINLINE Offsets NumpyBlocksScalar(const NumpyStream& s, T
       }
     }
     if constexpr (U == Unit::kLemire32 && B == kInFlight) {
+#ifdef TALLY_NUMPY_MULX
+      // From registers: a vector load of four scalar stores waits for them to retire.
+      for (unsigned i = 0; i < B; ++i) {
+        const hn::Vec<decltype(dl)> word{_mm256_set_epi64x(std::int64_t(c[i][3]), std::int64_t(c[i][2]),
+                                                           std::int64_t(c[i][1]), std::int64_t(c[i][0]))};
+        Lemire32Vector(dl, word, v_span, v_threshold, acc, acc_rejected);
+      }
+#else
       alignas(32) std::uint64_t w[B * 4];
       for (unsigned i = 0; i < B; ++i) {
         for (unsigned j = 0; j < 4; ++j) w[i * 4 + j] = c[i][j];
       }
-      Lemire32Words(dl, w, B * 4, v_span, v_threshold, acc, acc_rejected);
+      for (unsigned j = 0; j < B * 4; j += hn::Lanes(dl)) {
+        Lemire32Vector(dl, hn::Load(dl, w + j), v_span, v_threshold, acc, acc_rejected);
+      }
+#endif
     } else {
       for (unsigned i = 0; i < B; ++i) units(c[i]);
     }
@@ -293,15 +301,17 @@ TALLY_SCALAR_LOOP HWY_NOINLINE Offsets NumpyBlocksScalar(const NumpyStream& s, T
 }
 
 #ifdef TALLY_NUMPY_MULX
-/// Spans up to 2^16 take this kernel on AVX2: the mulx Philox of NumpyBlocksScalar keeps
+/// Spans up to 2^24 take this kernel on AVX2: the mulx Philox of NumpyBlocksScalar keeps
 /// the ports that run vector shuffles and multiplies busy (p1 and p5 on Intel), so the
 /// Lemire step costs what its vector instructions cost. Per four words: two vpmuludq for
-/// the halves, one shuffle gathers the eight offsets (32-bit lanes: offsets below 2^16
-/// add 3·2^14 times before they are widened), one gathers the eight low products for a
-/// running minimum; a group of three blocks in which some low product is below the
-/// threshold (probability below 2^-16 per unit) is corrected unit by unit.
+/// the halves, one shuffle gathers the eight offsets into 32-bit lanes (widened to 64
+/// bits before they can overflow), one gathers the eight low products for a running
+/// minimum; a group of three blocks in which some low product is below the threshold
+/// (probability below 2^-8 per unit) is corrected unit by unit.
+inline constexpr std::uint64_t kSmallSpan = std::uint64_t{1} << 24;
 HWY_NOINLINE Offsets NumpyLemire32Small(const NumpyStream& s, TaskId t, std::uint64_t first, std::uint64_t blocks) {
-  constexpr std::uint64_t kFlushGroups = std::uint64_t{1} << 14;
+  // A 32-bit lane adds three offsets below span per group: widen before it can overflow.
+  const std::uint64_t flush_groups = 0xffffffffu / (3 * (s.span64() - 1));
   std::uint64_t late_keys[18];  // rounds 2..9: word 0's keys, then word 1's, then M0, M1
   for (unsigned r = 2; r < 10; ++r) {
     late_keys[r - 2] = s.key()[0] + r * kPhilox64W0;
@@ -351,7 +361,7 @@ HWY_NOINLINE Offsets NumpyLemire32Small(const NumpyStream& s, TaskId t, std::uin
         }
       }
     }
-    if (++groups == kFlushGroups) {
+    if (++groups == flush_groups) {
       sum64 = _mm256_add_epi64(sum64, _mm256_add_epi64(_mm256_and_si256(sum32, low32), _mm256_srli_epi64(sum32, 32)));
       sum32 = _mm256_setzero_si256();
       groups = 0;
@@ -381,7 +391,7 @@ ChunkSum SumNumpy(const NumpyStream& s, TaskId t, Index a, Index b) {
     case NumpyStream::Mode::kLemire32:
       kernel = kVector ? &NumpyBlocks<Unit::kLemire32> : &NumpyBlocksScalar<Unit::kLemire32>;
 #ifdef TALLY_NUMPY_MULX
-      if (s.span64() <= (std::uint64_t{1} << 16)) kernel = &NumpyLemire32Small;
+      if (s.span64() <= kSmallSpan) kernel = &NumpyLemire32Small;
 #endif
       break;
     case NumpyStream::Mode::kLemire64:
