@@ -193,13 +193,12 @@ inline constexpr unsigned kScalarInFlight = 3;  // what PhiloxRoundsMulx takes
 inline constexpr unsigned kScalarInFlight = 4;
 #endif
 
-/// The same sums with Philox4x64-10 on scalar 64×64→128-bit multiplies (mulx), kInFlight
+/// The same sums with Philox4x64-10 on scalar 64×64→128-bit multiplies, kInFlight
 /// blocks interleaved (independent chains hide the multiply latency), 18 products per
-/// block (NumpyFirstRounds). Where 64-bit lanes have no 64-bit multiply (AVX2, SSE4,
-/// NEON), four 32×32 products per lane cost more than one scalar multiply per block word:
-/// measured in bench/results/, this is the faster kernel there, and the vector one on
-/// AVX-512. The scalar multiplier is the bottleneck, so 32-bit Lemire runs on vectors
-/// over the stored words (bench/results/numpy-avx2-*.txt).
+/// block (NumpyFirstRounds); on AVX2 rounds 2..9 are PhiloxRoundsMulx. Where 64-bit
+/// lanes have no 64-bit multiply (AVX2, SSE4, NEON), four 32×32 products per lane cost
+/// more than one scalar multiply per block word: measured in bench/results/, this is the
+/// faster kernel there, and the vector one on AVX-512.
 template <Unit U, unsigned kInFlight = kScalarInFlight>
 TALLY_SCALAR_LOOP HWY_NOINLINE Offsets NumpyBlocksScalar(const NumpyStream& s, TaskId t, std::uint64_t first, std::uint64_t blocks) {
   std::uint64_t k0[10], k1[10];
@@ -208,13 +207,15 @@ TALLY_SCALAR_LOOP HWY_NOINLINE Offsets NumpyBlocksScalar(const NumpyStream& s, T
     k1[r] = s.key()[1] + r * kPhilox64W1;
   }
   const NumpyFirstRounds head(s.key(), t);
-  std::uint64_t late_keys[18] = {};  // rounds 2..9: word 0's keys, then word 1's, then M0, M1
+#ifdef TALLY_NUMPY_MULX
+  std::uint64_t late_keys[18];  // rounds 2..9: word 0's keys, then word 1's, then M0, M1
   for (unsigned r = 2; r < 10; ++r) {
     late_keys[r - 2] = k0[r];
     late_keys[r + 6] = k1[r];
   }
   late_keys[16] = kPhilox64M0;
   late_keys[17] = kPhilox64M1;
+#endif
   const std::uint64_t span = s.span64(), threshold = s.threshold();
   const hn::CappedTag<std::uint64_t, 4> dl;  // kInFlight·4 words are a whole number of vectors
   const auto v_span = hn::Set(dl, span), v_threshold = hn::Set(dl, threshold);
@@ -268,7 +269,10 @@ TALLY_SCALAR_LOOP HWY_NOINLINE Offsets NumpyBlocksScalar(const NumpyStream& s, T
         c[i][3] = std::uint64_t(p0);
       }
     }
-    if constexpr (U == Unit::kLemire32 && B == kInFlight) {
+    // On x86 the scalar multiplier is the bottleneck: 32-bit Lemire goes to the vectors
+    // (SSE4 too: 0.85x its time, bench/results/numpy-avx2-*.txt). Not measured on Arm: its
+    // paths keep the scalar rule.
+    if constexpr (U == Unit::kLemire32 && B == kInFlight && HWY_ARCH_X86) {
 #ifdef TALLY_NUMPY_MULX
       // From registers: a vector load of four scalar stores waits for them to retire.
       for (unsigned i = 0; i < B; ++i) {
