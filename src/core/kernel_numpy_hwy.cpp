@@ -119,18 +119,25 @@ HWY_NOINLINE Offsets NumpyBlocks(const NumpyStream& s, TaskId t, std::uint64_t f
 }
 
 /// Rounds 0 and 1 of NumPy's Philox4x64-10 for one task: the counter's words 1..3 are
-/// (0, t, 0), so of the four products in those rounds only two depend on the block. What
-/// is left per block: x = hi(M0·(b+1)) ^ k1[0], y = lo(M0·(b+1)), then after round 1
-/// (hi(M1·x) ^ c1_xor, lo(M1·x), y ^ c2_xor, c3).
+/// (0, t, 0), so of the four products in those rounds only two depend on the block.
 struct NumpyFirstRounds {
-  std::uint64_t c1_xor, c2_xor, c3;
-  NumpyFirstRounds(const Philox4x64Key& key, TaskId t) {
+  std::uint64_t k1_0, c1_xor, c2_xor, c3;
+  NumpyFirstRounds(const Philox4x64Key& key, TaskId t) : k1_0(key[1]) {
     const u128 p1 = u128{kPhilox64M1} * std::uint64_t(t);  // round 0, word 2 = t
-    const std::uint64_t a = std::uint64_t(p1 >> 64) ^ key[0];     // round 0 output word 0
+    const std::uint64_t a = std::uint64_t(p1 >> 64) ^ key[0];  // round 0's word 0
     const u128 p0 = u128{kPhilox64M0} * a;                    // round 1's product of word 0
     c1_xor = std::uint64_t(p1) ^ (key[0] + kPhilox64W0);
     c2_xor = std::uint64_t(p0 >> 64) ^ (key[1] + kPhilox64W1);
     c3 = std::uint64_t(p0);
+  }
+  /// The words after round 1 of block b (NumPy bumps the counter first: b + 1).
+  HWY_INLINE void operator()(std::uint64_t b, std::uint64_t (&c)[4]) const {
+    const u128 p0 = u128{kPhilox64M0} * (b + 1);
+    const u128 p1 = u128{kPhilox64M1} * (std::uint64_t(p0 >> 64) ^ k1_0);
+    c[0] = std::uint64_t(p1 >> 64) ^ c1_xor;
+    c[1] = std::uint64_t(p1);
+    c[2] = std::uint64_t(p0) ^ c2_xor;
+    c[3] = c3;
   }
 };
 
@@ -166,19 +173,32 @@ HWY_INLINE void Lemire32Vector(D d, hn::Vec<D> word, hn::Vec<D> span, hn::Vec<D>
 /// swap registers every round, so after eight rounds every word is back in its own:
 /// twelve registers and rdx, which leaves one for addressing whatever the build
 /// (frame pointer, sanitizers). Bit-exact with philox4x64_10 (tests/core/kernel_numpy_test.cpp).
-#define TALLY_MULX_HALF(M, X, Y, K) \
-  "movq " #M "+%[k], %%rdx\n\tmulxq %" #X ", %%rdx, %" #X "\n\txorq %" #Y ", %" #X "\n\txorq " #K "+%[k], %" #X "\n\tmovq %%rdx, %" #Y "\n\t"
+#define TALLY_MULX_HALF(M, X, Y, K)                                                                \
+  "movq " #M "+%[k], %%rdx\n\tmulxq %" #X ", %%rdx, %" #X "\n\txorq %" #Y ", %" #X "\n\txorq " #K \
+  "+%[k], %" #X "\n\tmovq %%rdx, %" #Y "\n\t"
 #define TALLY_MULX_ROUND(K0, K1, A0, B0, C0, D0, A1, B1, C1, D1, A2, B2, C2, D2)                         \
   TALLY_MULX_HALF(128, A0, D0, K1) TALLY_MULX_HALF(128, A1, D1, K1) TALLY_MULX_HALF(128, A2, D2, K1) \
   TALLY_MULX_HALF(136, C0, B0, K0) TALLY_MULX_HALF(136, C1, B1, K0) TALLY_MULX_HALF(136, C2, B2, K0)
 #define TALLY_MULX_EVEN(K0, K1) TALLY_MULX_ROUND(K0, K1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)
 #define TALLY_MULX_ODD(K0, K1) TALLY_MULX_ROUND(K0, K1, 2, 1, 0, 3, 6, 5, 4, 7, 10, 9, 8, 11)
-HWY_INLINE void PhiloxRoundsMulx(std::uint64_t (&c)[3][4], const std::uint64_t (&keys)[18]) {
+/// PhiloxRoundsMulx's memory operands: rounds 2..9's keys of word 0, of word 1, then M0, M1.
+struct MulxKeys {
+  std::uint64_t k[18];
+  explicit MulxKeys(const Philox4x64Key& key) {
+    for (unsigned r = 2; r < 10; ++r) {
+      k[r - 2] = key[0] + r * kPhilox64W0;
+      k[r + 6] = key[1] + r * kPhilox64W1;
+    }
+    k[16] = kPhilox64M0;
+    k[17] = kPhilox64M1;
+  }
+};
+HWY_INLINE void PhiloxRoundsMulx(std::uint64_t (&c)[3][4], const MulxKeys& keys) {
   asm(TALLY_MULX_EVEN(0, 64) TALLY_MULX_ODD(8, 72) TALLY_MULX_EVEN(16, 80) TALLY_MULX_ODD(24, 88)
           TALLY_MULX_EVEN(32, 96) TALLY_MULX_ODD(40, 104) TALLY_MULX_EVEN(48, 112) TALLY_MULX_ODD(56, 120)
       : "+r"(c[0][0]), "+r"(c[0][1]), "+r"(c[0][2]), "+r"(c[0][3]), "+r"(c[1][0]), "+r"(c[1][1]), "+r"(c[1][2]),
         "+r"(c[1][3]), "+r"(c[2][0]), "+r"(c[2][1]), "+r"(c[2][2]), "+r"(c[2][3])
-      : [k] "m"(keys)
+      : [k] "m"(keys.k)
       : "rdx", "cc");
 }
 #undef TALLY_MULX_ODD
@@ -208,13 +228,7 @@ TALLY_SCALAR_LOOP HWY_NOINLINE Offsets NumpyBlocksScalar(const NumpyStream& s, T
   }
   const NumpyFirstRounds head(s.key(), t);
 #ifdef TALLY_NUMPY_MULX
-  std::uint64_t late_keys[18];  // rounds 2..9: word 0's keys, then word 1's, then M0, M1
-  for (unsigned r = 2; r < 10; ++r) {
-    late_keys[r - 2] = k0[r];
-    late_keys[r + 6] = k1[r];
-  }
-  late_keys[16] = kPhilox64M0;
-  late_keys[17] = kPhilox64M1;
+  const MulxKeys late_keys(s.key());
 #endif
   const std::uint64_t span = s.span64(), threshold = s.threshold();
   const hn::CappedTag<std::uint64_t, 4> dl;  // kInFlight·4 words are a whole number of vectors
@@ -245,15 +259,7 @@ TALLY_SCALAR_LOOP HWY_NOINLINE Offsets NumpyBlocksScalar(const NumpyStream& s, T
   };
   auto run = [&]<unsigned B>(std::uint64_t b, std::integral_constant<unsigned, B>) __attribute__((always_inline)) {
     std::uint64_t c[B][4];
-    for (unsigned i = 0; i < B; ++i) {  // rounds 0 and 1: two products (NumpyFirstRounds)
-      const u128 p0 = u128{kPhilox64M0} * (first + b + i + 1);  // NumPy bumps the counter first
-      const std::uint64_t x = std::uint64_t(p0 >> 64) ^ k1[0];
-      const u128 p1 = u128{kPhilox64M1} * x;
-      c[i][0] = std::uint64_t(p1 >> 64) ^ head.c1_xor;
-      c[i][1] = std::uint64_t(p1);
-      c[i][2] = std::uint64_t(p0) ^ head.c2_xor;
-      c[i][3] = head.c3;
-    }
+    for (unsigned i = 0; i < B; ++i) head(first + b + i, c[i]);  // rounds 0 and 1: two products
 #ifdef TALLY_NUMPY_MULX
     if constexpr (B == 3) {
       PhiloxRoundsMulx(c, late_keys);
@@ -270,7 +276,7 @@ TALLY_SCALAR_LOOP HWY_NOINLINE Offsets NumpyBlocksScalar(const NumpyStream& s, T
       }
     }
     // On x86 the scalar multiplier is the bottleneck: 32-bit Lemire goes to the vectors
-    // (SSE4 too: 0.85x its time, bench/results/numpy-avx2-*.txt). Not measured on Arm: its
+    // (SSE4 too: 0.85x its time, bench/results/numpy-avx2-20261206-0439.txt). Not measured on Arm: its
     // paths keep the scalar rule.
     if constexpr (U == Unit::kLemire32 && B == kInFlight && HWY_ARCH_X86) {
 #ifdef TALLY_NUMPY_MULX
@@ -305,6 +311,8 @@ TALLY_SCALAR_LOOP HWY_NOINLINE Offsets NumpyBlocksScalar(const NumpyStream& s, T
 }
 
 #ifdef TALLY_NUMPY_MULX
+inline constexpr std::uint64_t kSmallSpan = std::uint64_t{1} << 24;  // NumpyLemire32Small's spans
+
 /// Spans up to 2^24 take this kernel on AVX2: the mulx Philox of NumpyBlocksScalar keeps
 /// the ports that run vector shuffles and multiplies busy (p1 and p5 on Intel), so the
 /// Lemire step costs what its vector instructions cost. Per four words: two vpmuludq for
@@ -312,18 +320,10 @@ TALLY_SCALAR_LOOP HWY_NOINLINE Offsets NumpyBlocksScalar(const NumpyStream& s, T
 /// bits before they can overflow), one gathers the eight low products for a running
 /// minimum; a group of three blocks in which some low product is below the threshold
 /// (probability below 2^-8 per unit) is corrected unit by unit.
-inline constexpr std::uint64_t kSmallSpan = std::uint64_t{1} << 24;
 HWY_NOINLINE Offsets NumpyLemire32Small(const NumpyStream& s, TaskId t, std::uint64_t first, std::uint64_t blocks) {
   // A 32-bit lane adds three offsets below span per group: widen before it can overflow.
   const std::uint64_t flush_groups = 0xffffffffu / (3 * (s.span64() - 1));
-  std::uint64_t late_keys[18];  // rounds 2..9: word 0's keys, then word 1's, then M0, M1
-  for (unsigned r = 2; r < 10; ++r) {
-    late_keys[r - 2] = s.key()[0] + r * kPhilox64W0;
-    late_keys[r + 6] = s.key()[1] + r * kPhilox64W1;
-  }
-  late_keys[16] = kPhilox64M0;
-  late_keys[17] = kPhilox64M1;
-  const std::uint64_t k1_0 = s.key()[1];
+  const MulxKeys late_keys(s.key());
   const NumpyFirstRounds head(s.key(), t);
   const std::uint64_t span = s.span64(), threshold = s.threshold();
   const __m256i v_span = _mm256_set1_epi64x(std::int64_t(span));
@@ -334,20 +334,14 @@ HWY_NOINLINE Offsets NumpyLemire32Small(const NumpyStream& s, TaskId t, std::uin
   std::uint64_t b = 0, groups = 0;
   for (; b + 3 <= blocks; b += 3) {
     std::uint64_t c[3][4];
-    for (unsigned i = 0; i < 3; ++i) {  // rounds 0 and 1 (NumpyFirstRounds)
-      const u128 p0 = u128{kPhilox64M0} * (first + b + i + 1);
-      const std::uint64_t x = std::uint64_t(p0 >> 64) ^ k1_0;
-      const u128 p1 = u128{kPhilox64M1} * x;
-      c[i][0] = std::uint64_t(p1 >> 64) ^ head.c1_xor;
-      c[i][1] = std::uint64_t(p1);
-      c[i][2] = std::uint64_t(p0) ^ head.c2_xor;
-      c[i][3] = head.c3;
-    }
+    for (unsigned i = 0; i < 3; ++i) head(first + b + i, c[i]);
     PhiloxRoundsMulx(c, late_keys);
     __m256i low_min = ones;
     for (unsigned i = 0; i < 3; ++i) {
-      const __m256i words = _mm256_set_epi64x(std::int64_t(c[i][3]), std::int64_t(c[i][2]), std::int64_t(c[i][1]), std::int64_t(c[i][0]));
-      const __m256i m_lo = _mm256_mul_epu32(words, v_span), m_hi = _mm256_mul_epu32(_mm256_srli_epi64(words, 32), v_span);
+      const __m256i words = _mm256_set_epi64x(std::int64_t(c[i][3]), std::int64_t(c[i][2]), std::int64_t(c[i][1]),
+                                              std::int64_t(c[i][0]));
+      const __m256i m_lo = _mm256_mul_epu32(words, v_span);
+      const __m256i m_hi = _mm256_mul_epu32(_mm256_srli_epi64(words, 32), v_span);
       const __m256 lo = _mm256_castsi256_ps(m_lo), hi = _mm256_castsi256_ps(m_hi);
       sum32 = _mm256_add_epi32(sum32, _mm256_castps_si256(_mm256_shuffle_ps(lo, hi, 0xDD)));  // odd halves: offsets
       low_min = _mm256_min_epu32(low_min, _mm256_castps_si256(_mm256_shuffle_ps(lo, hi, 0x88)));

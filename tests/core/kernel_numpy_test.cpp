@@ -111,7 +111,8 @@ TEST(KernelNumpy, SmallSpansAreExactOverLongRuns) {
         if (span == 16'711'936LL && b > 1000) {
           EXPECT_GT(expected.missing, 3000u);
         }
-        EXPECT_EQ(sum_numpy_hwy(s, 3, a, b), expected) << kernel_path_name(p) << " span " << span << " [" << a << "," << b << ")";
+        EXPECT_EQ(sum_numpy_hwy(s, 3, a, b), expected)
+            << kernel_path_name(p) << " span " << span << " [" << a << "," << b << ")";
       }
     }
   });
