@@ -97,6 +97,27 @@ TEST(KernelNumpy, LongSumsAreExactAcrossVectorPiecesOnTheBestPath) {
   });
 }
 
+TEST(KernelNumpy, SmallSpansAreExactOverLongRuns) {
+  // On AVX2, spans up to 2^24 sum offsets in 32-bit lanes (widened every
+  // 2^32 / (3 (span - 1)) groups of three blocks) and correct a group when a low product
+  // is below the threshold; the next span takes the masked kernel. 2^20 units: span
+  // 16,711,936 rejects about 4,000 (a corrected group every few dozen), 65,175 about 16
+  // and widens twice, 2^24 has the largest offsets and no threshold. Every path.
+  on_every_path([](KernelPath p) {
+    for (const std::int64_t span : {65'175LL, 16'711'936LL, 1LL << 24, (1LL << 24) + 1, 100LL}) {
+      const NumpyStream s(2024, {-3, span - 4});
+      for (const auto& [a, b] : {std::pair{Index{5}, (Index{1} << 20) + 7}, std::pair{Index{8}, Index{8 + 24 * 5}}}) {
+        const auto expected = s.sum_scalar(3, a, b);
+        if (span == 16'711'936LL && b > 1000) {
+          EXPECT_GT(expected.missing, 3000u);
+        }
+        EXPECT_EQ(sum_numpy_hwy(s, 3, a, b), expected)
+            << kernel_path_name(p) << " span " << span << " [" << a << "," << b << ")";
+      }
+    }
+  });
+}
+
 void tails_are_the_first_accepted_values();
 
 /// The task's sum by NumPy's definition: its first n accepted values, one unit at a time.
