@@ -183,7 +183,8 @@ std::vector<Check> verify_file(const std::filesystem::path& path, const VerifyOp
     switch (e.problem()) {
       case io::ReadProblem::kNotAFile:
       case io::ReadProblem::kNotHdf5:
-        throw;  // nothing to verify: one line, exit 2
+      case io::ReadProblem::kBusy:
+        throw;  // nothing to verify (now): one line, exit 2
       case io::ReadProblem::kSeal:
         checks.push_back({"seal", false, e.what()});
         return checks;  // a damaged checkpoint is never parsed

@@ -1,16 +1,10 @@
 #include "io/checkpoint.hpp"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-
 #include <fmt/core.h>
 
 #include "core/error.hpp"
 #include "io/atomic_file.hpp"
+#include "io/busy_file.hpp"
 #include "io/digest.hpp"
 #include "io/hdf5.hpp"
 #include "io/record_layout.hpp"
@@ -21,43 +15,6 @@ namespace tally::io {
 namespace fs = std::filesystem;
 
 namespace {
-/// True when the HDF5 superblock (after the seal's user block) carries the "open for
-/// writing" or "SWMR writing" consistency flag that HDF5 sets in the file itself while a
-/// program has it open to write (h5py "r+"/"a"), even without file locking.
-bool marked_open_for_writing(int fd) {
-  unsigned char block[24] = {};
-  if (::pread(fd, block, sizeof block, off_t(kSealBytes)) != ssize_t(sizeof block)) return false;
-  static constexpr unsigned char kSignature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
-  if (std::memcmp(block, kSignature, sizeof kSignature) != 0) return false;
-  // Superblock versions 0 and 1 keep 4 bytes of flags at offset 20, versions 2 and 3 one byte at 11.
-  const unsigned flags = block[8] <= 1 ? block[20] : block[11];
-  return (flags & (0x1 | 0x4)) != 0;
-}
-
-/// Non-empty when another program has `path` open for writing: it holds an exclusive
-/// flock (HDF5's file locking does so for h5py's mode "r+" or "a", as does any tool
-/// that locks a file it changes), or HDF5 has marked the file open for writing. Such a
-/// file is busy, not damaged: its bytes may be changing under us, so neither its digest
-/// nor a fallback to the previous generation may be judged now.
-std::string busy_problem(const fs::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) return {};
-  const bool locked = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-  const bool marked = !locked && marked_open_for_writing(fd);
-  ::close(fd);  // also drops our shared lock
-  if (locked)
-    return fmt::format("checkpoint {} is open in another program, which holds a lock on it (h5py with mode \"r+\" "
-                       "or \"a\", or a tool that is changing it); close that program and run the same command "
-                       "again: the checkpoint is kept as it is",
-                       path.string());
-  if (marked)
-    return fmt::format("checkpoint {} is marked by HDF5 as open for writing in another program (h5py with mode "
-                       "\"r+\" or \"a\"); close that program and run the same command again (if it was killed "
-                       "instead, `h5clear -s {}` clears the mark): the checkpoint is kept as it is",
-                       path.string(), path.string());
-  return {};
-}
-
 /// Reads and verifies one generation; throws a checkpoint Error saying what is wrong.
 RunRecord read_verified(const fs::path& path, FileLocking locking, const core::Config& expected) {
   std::error_code ec;
@@ -136,7 +93,7 @@ std::optional<CheckpointStore::Loaded> CheckpointStore::load(const core::Config&
   // Before judging either generation: a busy one is neither corrupt nor a reason to fall
   // back (the fallback would drop the newest progress). Exit 2, like a run lock held.
   for (const auto& generation : {path_, previous_path()})
-    if (const auto busy = busy_problem(generation); !busy.empty()) throw usage_error(busy);
+    if (const auto busy = busy_problem(generation, "checkpoint"); !busy.empty()) throw usage_error(busy);
   std::string newest_problem = "it is missing";
   if (have_newest) {
     try {

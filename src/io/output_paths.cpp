@@ -68,6 +68,16 @@ void check_name_length(const fs::path& path, const char* what) {
                                   what, path.string(), full, allowed_path));
 }
 
+/// Refuses a name in the run lock's name space (io/run_lock.hpp): a file written there
+/// replaces another run's lock, so both runs could write one file, and is deleted when
+/// that run releases its lock. Checked by name, whether or not a run holds it now.
+void check_not_lock_name(const fs::path& path, const char* what) {
+  if (path.filename().string().ends_with(RunLock::kSuffix))
+    throw usage_error(fmt::format("{} {} ends in {}, the name of a run's lock file; refused even with --force, "
+                                  "choose another name",
+                                  what, path.string(), RunLock::kSuffix));
+}
+
 /// Lexical identity: the real path of the directory plus the file name.
 fs::path identity(const fs::path& path) {
   std::error_code ec;
@@ -99,6 +109,8 @@ void check_run_paths(const fs::path& output, const fs::path& checkpoint, bool fo
                                 {previous_lock, "previous checkpoint's lock file", std::nullopt}}};
   check_directory(output, "output");
   check_directory(checkpoint, "checkpoint");
+  check_not_lock_name(output, "output");
+  check_not_lock_name(checkpoint, "checkpoint");
   check_name_length(output, "output");
   check_name_length(checkpoint, "checkpoint");
   check_name_length(previous, "previous checkpoint (the checkpoint's name + .prev)");

@@ -5,6 +5,7 @@
 
 #include "core/error.hpp"
 #include "io/atomic_file.hpp"
+#include "io/busy_file.hpp"
 #include "io/digest.hpp"
 #include "io/hdf5.hpp"
 #include "io/record_layout.hpp"
@@ -85,6 +86,9 @@ TallyFile read_tally_file(const fs::path& path, FileLocking locking) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec))
     throw ReadError(ReadProblem::kNotAFile, path.string() + " does not exist or is not a file");
+  // Bytes that another program may be changing are not judged: a good file held open is
+  // busy, never corrupt (issue 19, defect 13).
+  if (auto busy = busy_problem(path, "file"); !busy.empty()) throw ReadError(ReadProblem::kBusy, std::move(busy));
   const bool sealed = check_seal_before_parsing(path);
   const auto file = h5::open_file(path.string(), locking);
   if (!file) throw ReadError(ReadProblem::kNotHdf5, path.string() + " is not an HDF5 file");

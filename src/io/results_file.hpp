@@ -34,6 +34,7 @@ enum class ReadProblem {
   kSeal,      ///< a checkpoint whose seal is missing, torn or wrong; never parsed (exit 3)
   kDigest,    ///< a checkpoint whose values do not match its stored digest (exit 3)
   kContent,   ///< parsed, but not a valid tally file; the first problem is named (exit 2)
+  kBusy,      ///< open for writing in another program: neither judged nor parsed (exit 2)
 };
 
 class ReadError : public Error {

@@ -78,7 +78,7 @@ int lock_one(const fs::path& file, const fs::path& path, FileLocking policy) {
 
 fs::path RunLock::lock_path(const fs::path& file) {
   fs::path p = file;
-  p += ".lock";
+  p += kSuffix;
   return p;
 }
 

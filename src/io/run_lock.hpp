@@ -7,6 +7,7 @@
 // never blocks.
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "io/file_locking.hpp"
@@ -28,6 +29,8 @@ class RunLock {
   /// Removes the lock files while still holding them, then unlocks.
   ~RunLock();
 
+  /// What a lock file's name adds to the file's.
+  static constexpr std::string_view kSuffix = ".lock";
   /// "<file>.lock".
   [[nodiscard]] static std::filesystem::path lock_path(const std::filesystem::path& file);
   /// The lock files held (empty when the policy or the file system gave none).

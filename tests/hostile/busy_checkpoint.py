@@ -3,7 +3,8 @@
 same without HDF5 file locking (only the mark), or any exclusive flock. tally says the
 checkpoint is busy (exit 2, one line), never that it is corrupt, never advises removing
 it, and neither falls back to the previous generation nor changes either file; once
-the other program closes it, the same command resumes from it."""
+the other program closes it, the same command resumes from it. `tally inspect` and
+`tally verify` say the same of a busy checkpoint or results file."""
 import fcntl
 import os
 import subprocess
@@ -49,6 +50,21 @@ for label, (how, extra) in holders.items():
            f"{p.stderr.strip()[-200:]}")
     after = (file_digest(ckpt), file_digest(ckpt + ".prev"))
     report(after == before, f"… and both generations are as they were: {after == before}")
+
+# inspect and verify read the same bytes: busy there too, never "fails its seal" or "not
+# an HDF5 file" (what they said before), for a checkpoint and for a results file alike.
+for label, (how, extra) in holders.items():
+    for held in (ckpt, "reference.h5"):
+        for command in (["inspect", held], ["verify", held]):
+            p = subprocess.run(["/usr/bin/python3", "-c", HOLDER, how, held, TALLY, *command],
+                               env=dict(ENV, **extra), capture_output=True, text=True, timeout=300)
+            code, _, err = p.stdout.partition("\n")
+            lines = [line for line in err.strip().splitlines() if line.startswith("tally")]
+            report(code == "2" and len(lines) == 1 and "another program" in err and "seal" not in err
+                   and "corrupt" not in err and "not an HDF5" not in err,
+                   f"tally {command[0]} on {held} held by {label}: exit {code} (2 expected), busy: "
+                   f"{err.strip()[-200:]} {p.stderr.strip()[-200:]}")
+report(run([TALLY, "verify", ckpt], timeout=300).returncode == 0, "released, the checkpoint verifies")
 
 p = run([TALLY, *workload, "-o", "busy.h5"], timeout=300)
 report(p.returncode == 0 and "resumed from busy.h5.ckpt (" in p.stderr and results("busy.h5") == results("reference.h5"),

@@ -117,7 +117,21 @@ report(after.returncode == 0 and results("killed.h5") == results("reference.h5")
 
 # A lock file that is another output's name would be deleted with the lock: refused.
 p = run([TALLY, *workload, "-o", "x.h5.ckpt.lock", "--checkpoint", "x.h5.ckpt"], timeout=30)
-report(p.returncode == 2 and "same file" in p.stderr, f"-o naming the checkpoint's lock file: exit {p.returncode} "
+report(p.returncode == 2 and "lock file" in p.stderr, f"-o naming the checkpoint's lock file: exit {p.returncode} "
        f"{p.stderr.strip()[-200:]}")
+# Another run's lock file, even with --force (issue 19): it would replace that run's lock,
+# so both could write one file. Refused by its name, as long as that run holds it.
+hold = Hold(work, "locked")
+h = started([TALLY, *workload, "-o", "held.h5"], hold)
+report(hold.wait_reached(h), "run H holds held.h5.lock")
+for args in (["-o", "held.h5.lock", "--force"], ["-o", "y.h5", "--checkpoint", "held.h5.lock"]):
+    p = run([TALLY, *workload, *args], timeout=30)
+    report(p.returncode == 2 and "lock file" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+           and os.path.exists("held.h5.lock") and not os.path.exists("y.h5"),
+           f"{' '.join(args)} while run H holds it: exit {p.returncode} {p.stderr.strip()[-200:]}")
+hold.release()
+_, err = h.communicate(timeout=600)
+report(h.returncode == 0 and results("held.h5") == results("reference.h5") and not os.path.exists("held.h5.lock"),
+       f"run H then completes with the uninterrupted result: exit {h.returncode} {err.strip()[-200:]}")
 
 report.exit()

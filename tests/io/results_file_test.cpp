@@ -77,6 +77,23 @@ TEST(ResultsFile, PathProblemsAreUsageErrors) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(ResultsFile, LockFileNamesAreRefusedEvenWithForce) {
+  // Written over, another run's lock file would stop locking it; deleted with its lock.
+  const auto dir = scratch_dir("lockname");
+  for (const auto& [output, checkpoint] : {std::pair{dir / "x.h5.lock", dir / "x.h5.ckpt"},
+                                           std::pair{dir / "x.h5", dir / "other.h5.lock"}}) {
+    try {
+      check_run_paths(output, checkpoint, true);
+      FAIL() << output << " " << checkpoint;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ExitCode::kUsage);
+      EXPECT_NE(std::string(e.what()).find("lock file"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_NO_THROW(check_run_paths(dir / "x.lock.h5", dir / "x.lock.h5.ckpt", true));
+  std::filesystem::remove_all(dir);
+}
+
 TEST(ResultsFile, CheckpointAndPreviousMayBeOneFileOtherPairsMayNot) {
   // A rotation killed between its link and its rename leaves the checkpoint and its
   // previous generation as two names of one file: a resume must accept that. The output
