@@ -9,6 +9,10 @@
 
 #include <hwy/targets.h>
 
+#if defined(__aarch64__)
+#include <sys/auxv.h>  // HWCAP_SVE, HWCAP2_SVE2
+#endif
+
 #include "core/cpu.hpp"
 #include "every_kernel_path.hpp"
 #include "core/kernel.hpp"
@@ -241,6 +245,18 @@ TEST(Cpu, DispatcherTakesTheBestPathAndEveryForcedOne) {
   }
 #elif defined(__aarch64__)
   EXPECT_TRUE(has(KernelPath::kNeon));
+  // An SVE CPU runs the SVE kernels, SVE2 first where it has it (qemu -cpu max: both).
+  const bool sve = (getauxval(AT_HWCAP) & HWCAP_SVE) != 0, sve2 = (getauxval(AT_HWCAP2) & HWCAP2_SVE2) != 0;
+  if (sve && built(KernelPath::kSve)) {
+    EXPECT_TRUE(has(KernelPath::kSve));
+    if (!(sve2 && built(KernelPath::kSve2))) {
+      EXPECT_EQ(paths.front(), KernelPath::kSve);
+    }
+  }
+  if (sve && sve2 && built(KernelPath::kSve2)) {
+    EXPECT_TRUE(has(KernelPath::kSve2));
+    EXPECT_EQ(paths.front(), KernelPath::kSve2);
+  }
 #endif
   on_every_path([](KernelPath p) {
     if (p == KernelPath::kPortable) return;  // the scalar definition, no Highway target
