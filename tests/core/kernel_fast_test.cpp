@@ -6,6 +6,7 @@
 #include <climits>
 #include <cstdlib>
 #include <random>
+#include <string>
 
 #include <hwy/targets.h>
 
@@ -217,6 +218,25 @@ TEST(Cpu, KernelPathNameSaysWhichPathRuns) {
   EXPECT_STREQ(kernel_path_name(), kernel_path_name(kernel_path()));
   EXPECT_EQ(simd_allowed(), kernel_path() != KernelPath::kPortable);
   EXPECT_EQ(kernel_paths_available().back(), KernelPath::kPortable);
+}
+
+TEST(Cpu, TallyKernelAcceptsEveryPathThisCpuRunsAndRefusesTheOthers) {
+  // The CLI's check (tests/cli/kernel_paths.py runs it on x86-64); here it also runs
+  // under qemu, where sve and sve2 must be accepted on the SVE CPUs.
+  const char* before = std::getenv("TALLY_KERNEL");
+  const std::string kept = before == nullptr ? "" : before;
+  const auto paths = kernel_paths_available();
+  for (KernelPath p : {KernelPath::kPortable, KernelPath::kSse4, KernelPath::kAvx2, KernelPath::kAvx512,
+                       KernelPath::kNeon, KernelPath::kSve, KernelPath::kSve2}) {
+    ::setenv("TALLY_KERNEL", kernel_path_name(p), 1);
+    const bool runs = std::find(paths.begin(), paths.end(), p) != paths.end();
+    EXPECT_EQ(kernel_choice_problem().empty(), runs) << kernel_path_name(p) << ": " << kernel_choice_problem();
+  }
+  if (before == nullptr) {
+    ::unsetenv("TALLY_KERNEL");
+  } else {
+    ::setenv("TALLY_KERNEL", kept.c_str(), 1);
+  }
 }
 
 TEST(Cpu, DispatcherTakesTheBestPathAndEveryForcedOne) {
