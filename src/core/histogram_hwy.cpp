@@ -36,10 +36,13 @@ void NumpyWords(const NumpyStream& s, TaskId t, std::uint64_t first, std::uint64
   const std::uint64_t n = hn::Lanes(d);
   const Philox64Lanes philox(s.key(), t);
   ForGroups<kNumpyStep>(blocks, [&]<int V>(std::uint64_t g, std::integral_constant<int, V>) HWY_ATTR {
-    V64 c[V][4];
-    philox.template operator()<V>(first + g, c);
-    for (int v = 0; v < V; ++v)
-      for (unsigned w = 0; w < 4; ++w) hn::StoreU(c[v][w], d, out + w * blocks + g + n * std::uint64_t(v));
+    philox.template Blocks<V>(first + g, [&](int v, V64 w0, V64 w1, V64 w2, V64 w3) HWY_ATTR __attribute__((always_inline)) {
+      std::uint64_t* at = out + g + n * std::uint64_t(v);
+      hn::StoreU(w0, d, at);
+      hn::StoreU(w1, d, at + blocks);
+      hn::StoreU(w2, d, at + 2 * blocks);
+      hn::StoreU(w3, d, at + 3 * blocks);
+    });
   });
 #endif
 }
@@ -72,19 +75,17 @@ std::uint64_t FastDigits(const FastStream& s, TaskId t, std::uint64_t first, std
   std::uint64_t bad = 0;
   std::uint64_t* at = out;
   ForGroups<kFastStep>(blocks, [&]<int V>(std::uint64_t g, std::integral_constant<int, V>) HWY_ATTR {
-    V64 c[V][4];
-    philox.template operator()<V>(first + g, c);
-    for (int u = 0; u < V; ++u) {
-      for (unsigned w = 0; w < 4; ++w) {
+    philox.template Blocks<V>(first + g, [&](int u, V64 w0, V64 w1, V64 w2, V64 w3) HWY_ATTR __attribute__((always_inline)) {
+      auto word_digits = [&](V64 word, unsigned w) HWY_ATTR __attribute__((always_inline)) {
         if (pow2) {
-          V64 v = hn::ShiftRightSame(hn::And(c[u][w], low32), word_shift);
+          V64 v = hn::ShiftRightSame(hn::And(word, low32), word_shift);
           for (unsigned i = 0; i < k; ++i, at += n) {
             hn::StoreU(hn::And(v, digit_mask), d, at);
             v = hn::ShiftRightSame(v, int(log2_s));
           }
-          continue;
+          return;
         }
-        const V64 m = Mul32(c[u][w], modulus);
+        const V64 m = Mul32(word, modulus);
         V64 v = hn::ShiftRight<32>(m);
         for (unsigned i = 0; i + 1 < k; ++i, at += n) {
           const V64 q = hn::ShiftRightSame(Mul32(v, magic), int(magic_shift));
@@ -96,12 +97,16 @@ std::uint64_t FastDigits(const FastStream& s, TaskId t, std::uint64_t first, std
         const auto flagged = hn::Eq(hn::And(m, flag_bits), zero);
         if (!hn::AllFalse(d, flagged)) [[unlikely]] {
           HWY_ALIGN std::uint64_t raw[HWY_MAX_BYTES / 8];
-          hn::Store(c[u][w], d, raw);
+          hn::Store(word, d, raw);
           for (std::uint64_t l = 0; l < n; ++l)
             if (s.packed_rejects(std::uint32_t(raw[l]))) rejected[bad++] = 4 * (first + g + n * std::uint64_t(u) + l) + w;
         }
-      }
-    }
+      };
+      word_digits(w0, 0);
+      word_digits(w1, 1);
+      word_digits(w2, 2);
+      word_digits(w3, 3);
+    });
   });
   return bad;
 #endif
@@ -120,17 +125,19 @@ void NumpyOffsets(const NumpyStream& s, TaskId t, std::uint64_t first, std::uint
   const V64 span = hn::Set(d, s.span64()), threshold = hn::Set(d, s.threshold()), low32 = hn::Set(d, 0xffffffffu);
   std::uint64_t* at = out;
   ForGroups<kNumpyStep>(blocks, [&]<int V>(std::uint64_t g, std::integral_constant<int, V>) HWY_ATTR {
-    V64 c[V][4];
-    philox.template operator()<V>(first + g, c);
-    for (int v = 0; v < V; ++v) {
-      for (unsigned w = 0; w < 4; ++w) {
+    philox.template Blocks<V>(first + g, [&](int, V64 w0, V64 w1, V64 w2, V64 w3) HWY_ATTR __attribute__((always_inline)) {
+      auto word_offsets = [&](V64 word) HWY_ATTR __attribute__((always_inline)) {
         for (unsigned half = 0; half < 2; ++half, at += n) {
-          const V64 m = Mul32(half == 0 ? c[v][w] : hn::ShiftRight<32>(c[v][w]), span);
+          const V64 m = Mul32(half == 0 ? word : hn::ShiftRight<32>(word), span);
           const auto rejected = hn::RebindMask(d, hn::Lt(hn::BitCast(di, hn::And(m, low32)), hn::BitCast(di, threshold)));
           hn::StoreU(hn::IfThenElse(rejected, span, hn::ShiftRight<32>(m)), d, at);
         }
-      }
-    }
+      };
+      word_offsets(w0);
+      word_offsets(w1);
+      word_offsets(w2);
+      word_offsets(w3);
+    });
   });
 #endif
 }

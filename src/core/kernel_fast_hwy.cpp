@@ -75,9 +75,9 @@ HWY_NOINLINE std::uint64_t PhiloxFloor(std::uint64_t blocks) {
   const Philox32Lanes philox({1, 2}, 3);
   V64 acc = hn::Zero(d);
   ForGroups<kFastStep>(blocks, [&]<int V>(std::uint64_t g, std::integral_constant<int, V>) HWY_ATTR {
-    V64 c[V][4];
-    philox.template operator()<V>(g, c);
-    for (int v = 0; v < V; ++v) acc = hn::Xor3(acc, c[v][0], hn::Xor(c[v][1], c[v][2]));
+    philox.template Blocks<V>(g, [&](int, V64 w0, V64 w1, V64 w2, V64) HWY_ATTR __attribute__((always_inline)) {
+      acc = hn::Xor3(acc, w0, hn::Xor(w1, w2));
+    });
   });
   return hn::GetLane(hn::SumOfLanes(d, acc));
 }
@@ -107,16 +107,14 @@ HWY_NOINLINE std::uint64_t PackedBlocks(const FastStream& s, TaskId t, std::uint
   V64 acc_v = zero, acc_q = zero;
   std::uint64_t correction = 0;
   ForGroups<kFastStep>(blocks, [&]<int V>(std::uint64_t g, std::integral_constant<int, V>) HWY_ATTR {
-    V64 c[V][4];
-    philox.template operator()<V>(first + g, c);
-    for (int u = 0; u < V; ++u) {
+    philox.template Blocks<V>(first + g, [&](int u, V64 w0, V64 w1, V64 w2, V64 w3) HWY_ATTR __attribute__((always_inline)) {
       auto flagged = hn::FirstN(d, 0);
-      for (unsigned w = 0; w < 4; ++w) {
+      auto word_digits = [&](V64 word) HWY_ATTR __attribute__((always_inline)) {
         V64 v;
         if constexpr (kPow2) {
-          v = hn::ShiftRightSame(hn::And(c[u][w], low32), word_shift);
+          v = hn::ShiftRightSame(hn::And(word, low32), word_shift);
         } else {
-          const V64 m = Mul32(c[u][w], modulus);
+          const V64 m = Mul32(word, modulus);
           flagged = hn::Or(flagged, hn::Eq(hn::And(m, flag_bits), zero));
           v = hn::ShiftRight<32>(m);
         }
@@ -126,10 +124,17 @@ HWY_NOINLINE std::uint64_t PackedBlocks(const FastStream& s, TaskId t, std::uint
           acc_q = hn::Add(acc_q, q);
         }
         acc_v = hn::Add(acc_v, v);
-      }
+      };
+      word_digits(w0);
+      word_digits(w1);
+      word_digits(w2);
+      word_digits(w3);
       if (!kPow2 && !hn::AllFalse(d, flagged)) [[unlikely]] {
         HWY_ALIGN std::uint64_t raw[4][HWY_MAX_BYTES / 8];
-        for (unsigned w = 0; w < 4; ++w) hn::Store(c[u][w], d, raw[w]);
+        hn::Store(w0, d, raw[0]);
+        hn::Store(w1, d, raw[1]);
+        hn::Store(w2, d, raw[2]);
+        hn::Store(w3, d, raw[3]);
         for (std::uint64_t l = 0; l < n; ++l) {
           for (unsigned w = 0; w < 4; ++w) {
             const auto word = std::uint32_t(raw[w][l]);
@@ -140,7 +145,7 @@ HWY_NOINLINE std::uint64_t PackedBlocks(const FastStream& s, TaskId t, std::uint
           }
         }
       }
-    }
+    });
   });
   const std::uint64_t v = hn::GetLane(hn::SumOfLanes(d, acc_v)), q = hn::GetLane(hn::SumOfLanes(d, acc_q));
   redo += correction;
@@ -261,14 +266,14 @@ HWY_NOINLINE u128 WideBlocks(const FastStream& s, TaskId t, std::uint64_t first,
     size_of[fresh] = 0;
     const std::size_t full = size_of[aged] / n * n;
     for (std::size_t i = 0; i < full; i += n) {
-      const V64 j[1] = {hn::LoadU(d, units_of[aged] + i)}, a[1] = {hn::LoadU(d, attempts_of[aged] + i)};
-      V64 c[1][4];
-      philox.template retry<1>(j, a, c);
+      const V64 j = hn::LoadU(d, units_of[aged] + i), a = hn::LoadU(d, attempts_of[aged] + i);
+      V64 w0, w1, w2, w3;
+      philox.Retry(j, a, w0, w1, w2, w3);
       V64 lo;
-      const V64 dd = lemire(hn::Or(hn::And(c[0][0], low32), hn::ShiftLeft<32>(c[0][1])), lo);
+      const V64 dd = lemire(hn::Or(hn::And(w0, low32), hn::ShiftLeft<32>(w1)), lo);
       const auto rejected = LessU64(lo, threshold);
       add(hn::IfThenZeroElse(rejected, dd));
-      push(rejected, j[0], hn::Add(a[0], one));
+      push(rejected, j, hn::Add(a, one));
     }
     for (std::size_t i = full; i < size_of[aged]; ++i) {
       units_of[fresh][size_of[fresh]] = units_of[aged][i];
@@ -276,27 +281,26 @@ HWY_NOINLINE u128 WideBlocks(const FastStream& s, TaskId t, std::uint64_t first,
     }
   };
   ForGroups<kFastStep>(blocks, [&]<int V>(std::uint64_t g, std::integral_constant<int, V>) HWY_ATTR {
-    V64 c[V][4];
-    philox.template operator()<V>(first + g, c);
-    for (int u = 0; u < V; ++u) {
+    philox.template Blocks<V>(first + g, [&](int u, V64 w0, V64 w1, V64 w2, V64 w3) HWY_ATTR __attribute__((always_inline)) {
       // Value 2b takes words 0, 1 of block b; value 2b + 1 words 2, 3.
-      const V64 xs[2] = {hn::Or(hn::And(c[u][0], low32), hn::ShiftLeft<32>(c[u][1])),
-                         hn::Or(hn::And(c[u][2], low32), hn::ShiftLeft<32>(c[u][3]))};
+      const V64 x0 = hn::Or(hn::And(w0, low32), hn::ShiftLeft<32>(w1));
+      const V64 x1 = hn::Or(hn::And(w2, low32), hn::ShiftLeft<32>(w3));
       auto flagged = hn::FirstN(d, 0);
       if constexpr (kMasked && S != WideSpan::kFull) {
         const V64 lane_blocks = hn::Iota(d, first + g + n * std::uint64_t(u));
-        for (unsigned v = 0; v < 2; ++v) {
+        auto masked = [&](V64 x, unsigned v) HWY_ATTR __attribute__((always_inline)) {
           V64 lo;
-          const V64 dd = lemire(xs[v], lo);
+          const V64 dd = lemire(x, lo);
           const auto rejected = LessU64(lo, threshold);
           add(hn::IfThenZeroElse(rejected, dd));
           // Value 2b + v of lane l's block b waits for attempt 1.
           push(rejected, hn::Add(hn::ShiftLeft<1>(lane_blocks), hn::Set(d, v)), one);
-        }
-        continue;
+        };
+        masked(x0, 0);
+        masked(x1, 1);
+        return;
       }
-      for (unsigned v = 0; v < 2; ++v) {
-        const V64 x = xs[v];
+      auto sum_value = [&](V64 x) HWY_ATTR __attribute__((always_inline)) {
         if constexpr (S == WideSpan::kFull) {
           acc_lo = hn::Add(acc_lo, hn::And(x, low32));
           acc_hi = hn::Add(acc_hi, hn::ShiftRight<32>(x));
@@ -316,11 +320,13 @@ HWY_NOINLINE u128 WideBlocks(const FastStream& s, TaskId t, std::uint64_t first,
           acc_lo = hn::Add(acc_lo, hn::And(dd, low32));
           acc_hi = hn::Add(acc_hi, hn::ShiftRight<32>(dd));
         }
-      }
+      };
+      sum_value(x0);
+      sum_value(x1);
       if (!kMasked && S != WideSpan::kFull && !hn::AllFalse(d, flagged)) [[unlikely]] {
         HWY_ALIGN std::uint64_t raw[2][HWY_MAX_BYTES / 8];
-        hn::Store(xs[0], d, raw[0]);
-        hn::Store(xs[1], d, raw[1]);
+        hn::Store(x0, d, raw[0]);
+        hn::Store(x1, d, raw[1]);
         for (std::uint64_t l = 0; l < n; ++l) {
           for (unsigned v = 0; v < 2; ++v) {
             const std::uint64_t x = raw[v][l];
@@ -331,7 +337,7 @@ HWY_NOINLINE u128 WideBlocks(const FastStream& s, TaskId t, std::uint64_t first,
           }
         }
       }
-    }
+    });
     if constexpr (kMasked) {
       if (size_of[fresh] >= kPassAt) pass();
     }

@@ -63,11 +63,8 @@ HWY_NOINLINE Offsets NumpyBlocks(const NumpyStream& s, TaskId t, std::uint64_t f
   // (acc_lo low, acc_hi high); 64-bit Lemire offsets as three parts (acc_lo, acc_hi, acc_x).
   V64 acc_lo = zero, acc_hi = zero, acc_x = zero, acc_rejected = zero;
   ForGroups<kNumpyStep>(blocks, [&]<int V>(std::uint64_t g, std::integral_constant<int, V>) HWY_ATTR {
-    V64 c[V][4];
-    philox.template operator()<V>(first + g, c);
-    for (int v = 0; v < V; ++v) {
-      for (unsigned w = 0; w < 4; ++w) {
-        const V64 word = c[v][w];
+    philox.template Blocks<V>(first + g, [&](int, V64 w0, V64 w1, V64 w2, V64 w3) HWY_ATTR __attribute__((always_inline)) {
+      auto units = [&](V64 word) HWY_ATTR __attribute__((always_inline)) {
         if constexpr (U == Unit::kRaw32) {
           acc_lo = hn::Add(acc_lo, hn::Add(hn::And(word, low32), hn::ShiftRight<32>(word)));
         } else if constexpr (U == Unit::kRaw64) {
@@ -101,8 +98,12 @@ HWY_NOINLINE Offsets NumpyBlocks(const NumpyStream& s, TaskId t, std::uint64_t f
           acc_hi = hn::Add(acc_hi, part1);
           acc_x = hn::Add(acc_x, part_x);
         }
-      }
-    }
+      };
+      units(w0);
+      units(w1);
+      units(w2);
+      units(w3);
+    });
   });
   HWY_ALIGN std::uint64_t lo[HWY_MAX_BYTES / 8], hi[HWY_MAX_BYTES / 8], xs[HWY_MAX_BYTES / 8];
   hn::Store(acc_lo, d, lo);

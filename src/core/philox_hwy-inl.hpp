@@ -65,122 +65,161 @@ HWY_INLINE hn::Mask<D64> LessU64(V64 a, V64 b) {
   return hn::RebindMask(d, hn::Lt(hn::BitCast(di, hn::Xor(a, top)), hn::BitCast(di, hn::Xor(b, top))));
 }
 
+/// Lanes a key table row holds: the widest vector this target may run (SVE: 2048 bits).
+inline constexpr std::size_t kMaxLanes64 = HWY_MAX_BYTES / 8;
+
+/// Calls body(c...) with 4·V vectors, group u's four counter words at c[4u … 4u + 3],
+/// each first set by init(u, c0, c1, c2, c3). They are separate locals, not an array:
+/// SVE's vectors are sizeless and cannot live in arrays or structs (the compiler keeps
+/// them in registers either way).
+template <int V, class Init, class Body, class... C>
+HWY_INLINE void WithGroups(Init& init, Body& body, C&... c) {
+  if constexpr (sizeof...(C) == 4 * V) {
+    body(c...);
+  } else {
+    V64 c0, c1, c2, c3;
+    init(int(sizeof...(C) / 4), c0, c1, c2, c3);
+    WithGroups<V>(init, body, c..., c0, c1, c2, c3);
+  }
+}
+
+/// Calls f(u, c0, c1, c2, c3) on every group u of the counter words c (four per group).
+template <class F, class... C>
+HWY_INLINE void EachGroup(F& f, int u, V64& c0, V64& c1, V64& c2, V64& c3, C&... rest) {
+  f(u, c0, c1, c2, c3);
+  if constexpr (sizeof...(C) != 0) EachGroup(f, u + 1, rest...);
+}
+
+/// One Philox4x32 round on one group's counter words (key words broadcast).
+HWY_INLINE void Philox32Round(V64 m0, V64 m1, V64 key0, V64 key1, V64& c0, V64& c1, V64& c2, V64& c3) {
+  const V64 p0 = Mul32(c0, m0), p1 = Mul32(c2, m1);
+  c0 = hn::Xor3(hn::ShiftRight<32>(p1), c1, key0);
+  c2 = hn::Xor3(hn::ShiftRight<32>(p0), c3, key1);
+  c1 = p1;
+  c3 = p0;
+}
+
 /// Philox4x32-10 on V × Lanes(d) blocks: the four output words each in the low half of a
 /// 64-bit lane (high halves hold garbage; read them through Mul32 or mask them).
-struct Philox32Lanes {
-  V64 k0[10], k1[10], retry_k1[10], m0, m1, task_lo, task_hi;
-  Philox32Lanes(const Philox4x32Key& key, TaskId t) {
+class Philox32Lanes {
+ public:
+  Philox32Lanes(const Philox4x32Key& key, TaskId t) : task_lo_(std::uint32_t(t)), task_hi_(std::uint32_t(t >> 32)) {
     const D64 d;
     for (unsigned r = 0; r < 10; ++r) {
-      k0[r] = hn::Set(d, std::uint32_t(key[0] + r * kPhilox32W0));
-      k1[r] = hn::Set(d, std::uint32_t(key[1] + r * kPhilox32W1));
-      retry_k1[r] = hn::Set(d, std::uint32_t(~key[1] + r * kPhilox32W1));
+      hn::Store(hn::Set(d, std::uint32_t(key[0] + r * kPhilox32W0)), d, k0_[r]);
+      hn::Store(hn::Set(d, std::uint32_t(key[1] + r * kPhilox32W1)), d, k1_[r]);
+      hn::Store(hn::Set(d, std::uint32_t(~key[1] + r * kPhilox32W1)), d, retry_k1_[r]);
     }
-    m0 = hn::Set(d, kPhilox32M0);
-    m1 = hn::Set(d, kPhilox32M1);
-    task_lo = hn::Set(d, std::uint32_t(t));
-    task_hi = hn::Set(d, std::uint32_t(t >> 32));
   }
-  /// Rounds on counters already in c (key0 + extra[v] in the first key word: retries).
-  template <int V, bool kRetry>
-  HWY_INLINE void rounds(V64 (&c)[V][4], const V64* extra) const {
-    for (unsigned r = 0; r < 10; ++r) {
-      for (int v = 0; v < V; ++v) {
-        const V64 p0 = Mul32(c[v][0], m0), p1 = Mul32(c[v][2], m1);
-        // k0 + attempt may carry past bit 31: only the low halves of the lanes are read.
-        const V64 key0 = kRetry ? hn::Add(k0[r], extra[v]) : k0[r];
-        c[v][0] = hn::Xor3(hn::ShiftRight<32>(p1), c[v][1], key0);
-        c[v][2] = hn::Xor3(hn::ShiftRight<32>(p0), c[v][3], kRetry ? retry_k1[r] : k1[r]);
-        c[v][1] = p1;
-        c[v][3] = p0;
+  /// Blocks first + N·u + l (group u < V, lane l < N = Lanes(d)): calls
+  /// each(u, w0, w1, w2, w3) with every group's four words, after all V are done (the
+  /// groups' ten dependent rounds interleave, hiding the multiply latency).
+  template <int V, class Each>
+  HWY_INLINE void Blocks(std::uint64_t first, Each&& each) const {
+    const D64 d;
+    const std::uint64_t n = hn::Lanes(d);
+    auto init = [&](int u, V64& c0, V64& c1, V64& c2, V64& c3) HWY_ATTR __attribute__((always_inline)) {
+      c0 = hn::Iota(d, first + n * std::uint64_t(u));
+      c1 = hn::ShiftRight<32>(c0);
+      c2 = hn::Set(d, task_lo_);
+      c3 = hn::Set(d, task_hi_);
+    };
+    auto run = [&](auto&... c) HWY_ATTR __attribute__((always_inline)) {
+      const V64 m0 = hn::Set(d, kPhilox32M0), m1 = hn::Set(d, kPhilox32M1);
+      for (unsigned r = 0; r < 10; ++r) {
+        const V64 key0 = hn::Load(d, k0_[r]), key1 = hn::Load(d, k1_[r]);
+        auto round = [&](int, V64& c0, V64& c1, V64& c2, V64& c3) HWY_ATTR __attribute__((always_inline)) {
+          Philox32Round(m0, m1, key0, key1, c0, c1, c2, c3);
+        };
+        EachGroup(round, 0, c...);
       }
-    }
+      EachGroup(each, 0, c...);
+    };
+    WithGroups<V>(init, run);
   }
-  /// Blocks first + N·v + l (v < V, lane l < N = Lanes(d)) into c[v][word] lane l.
-  template <int V>
-  HWY_INLINE void operator()(std::uint64_t first, V64 (&c)[V][4]) const {
+  /// FastStream::retry_block for (unit j, attempt a) in every lane into w0 … w3.
+  HWY_INLINE void Retry(V64 j, V64 a, V64& w0, V64& w1, V64& w2, V64& w3) const {
     const D64 d;
-    const size_t n = hn::Lanes(d);
-    for (int v = 0; v < V; ++v) {
-      c[v][0] = hn::Iota(d, first + n * std::uint64_t(v));
-      c[v][1] = hn::ShiftRight<32>(c[v][0]);
-      c[v][2] = task_lo;
-      c[v][3] = task_hi;
+    const V64 m0 = hn::Set(d, kPhilox32M0), m1 = hn::Set(d, kPhilox32M1);
+    w0 = j;
+    w1 = hn::ShiftRight<32>(j);
+    w2 = hn::Set(d, task_lo_);
+    w3 = hn::Set(d, task_hi_);
+    for (unsigned r = 0; r < 10; ++r) {
+      // k0 + attempt may carry past bit 31: only the low halves of the lanes are read.
+      Philox32Round(m0, m1, hn::Add(hn::Load(d, k0_[r]), a), hn::Load(d, retry_k1_[r]), w0, w1, w2, w3);
     }
-    rounds<V, false>(c, nullptr);
   }
-  /// FastStream::retry_block for (unit j, attempt a) in every lane.
-  template <int V>
-  HWY_INLINE void retry(const V64 (&j)[V], const V64 (&a)[V], V64 (&c)[V][4]) const {
-    for (int v = 0; v < V; ++v) {
-      c[v][0] = j[v];
-      c[v][1] = hn::ShiftRight<32>(j[v]);
-      c[v][2] = task_lo;
-      c[v][3] = task_hi;
-    }
-    rounds<V, true>(c, a);
-  }
+
+ private:
+  // Round keys as lanes, loaded per round: a vector per round cannot be a member on SVE.
+  HWY_ALIGN std::uint64_t k0_[10][kMaxLanes64], k1_[10][kMaxLanes64], retry_k1_[10][kMaxLanes64];
+  std::uint32_t task_lo_, task_hi_;
 };
 
-struct Product {
-  V64 hi, lo;
-};
-
-/// a · m as a 128-bit product per lane from four 32×32 products, added in an order that
-/// cannot overflow 64 bits: (2^32−1)² + 2(2^32−1) < 2^64.
-HWY_INLINE Product MulWide(V64 a, V64 m_lo, V64 m_hi, V64 low32) {
+/// a · m as a 128-bit product per lane (hi, lo) from four 32×32 products, added in an
+/// order that cannot overflow 64 bits: (2^32−1)² + 2(2^32−1) < 2^64.
+HWY_INLINE void MulWide(V64 a, V64 m_lo, V64 m_hi, V64 low32, V64& hi, V64& lo) {
   const V64 a_hi = hn::ShiftRight<32>(a);
   const V64 p00 = Mul32(a, m_lo), p01 = Mul32(a, m_hi), p10 = Mul32(a_hi, m_lo), p11 = Mul32(a_hi, m_hi);
   const V64 t0 = hn::Add(p01, hn::ShiftRight<32>(p00));
   const V64 t1 = hn::Add(p10, hn::And(t0, low32));
-  const V64 hi = hn::Add(hn::Add(p11, hn::ShiftRight<32>(t0)), hn::ShiftRight<32>(t1));
+  hi = hn::Add(hn::Add(p11, hn::ShiftRight<32>(t0)), hn::ShiftRight<32>(t1));
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
-  (void)low32;
-  return {hi, hn::Mul(a, hn::Or(hn::ShiftLeft<32>(m_hi), m_lo))};  // one vpmullq: as fast as the parts
+  lo = hn::Mul(a, hn::Or(hn::ShiftLeft<32>(m_hi), m_lo));  // one vpmullq: as fast as the parts
 #else
-  const V64 lo = hn::Or(hn::ShiftLeft<32>(t1), hn::And(p00, low32));
-  return {hi, lo};
+  lo = hn::Or(hn::ShiftLeft<32>(t1), hn::And(p00, low32));
 #endif
 }
 
 /// Philox4x64-10 of NumPy's counters (b + 1, 0, t, 0) for V × Lanes(d) blocks b.
-struct Philox64Lanes {
-  V64 k0[10], k1[10], low32, m0_lo, m0_hi, m1_lo, m1_hi, task;
-  Philox64Lanes(const Philox4x64Key& key, TaskId t) {
+class Philox64Lanes {
+ public:
+  Philox64Lanes(const Philox4x64Key& key, TaskId t) : task_(std::uint64_t(t)) {
     const D64 d;
     for (unsigned r = 0; r < 10; ++r) {
-      k0[r] = hn::Set(d, key[0] + r * kPhilox64W0);
-      k1[r] = hn::Set(d, key[1] + r * kPhilox64W1);
+      hn::Store(hn::Set(d, key[0] + r * kPhilox64W0), d, k0_[r]);
+      hn::Store(hn::Set(d, key[1] + r * kPhilox64W1), d, k1_[r]);
     }
-    low32 = hn::Set(d, 0xffffffffu);
-    m0_lo = hn::Set(d, kPhilox64M0 & 0xffffffffu);
-    m0_hi = hn::Set(d, kPhilox64M0 >> 32);
-    m1_lo = hn::Set(d, kPhilox64M1 & 0xffffffffu);
-    m1_hi = hn::Set(d, kPhilox64M1 >> 32);
-    task = hn::Set(d, std::uint64_t(t));
   }
-  /// Blocks first + N·v + l into c[v][word] lane l (NumPy bumps the counter first).
-  template <int V>
-  HWY_INLINE void operator()(std::uint64_t first, V64 (&c)[V][4]) const {
+  /// Blocks first + N·u + l (group u < V, lane l < N = Lanes(d); NumPy bumps the counter
+  /// first): calls each(u, w0, w1, w2, w3) with every group's four words.
+  template <int V, class Each>
+  HWY_INLINE void Blocks(std::uint64_t first, Each&& each) const {
     const D64 d;
-    const size_t n = hn::Lanes(d);
-    for (int v = 0; v < V; ++v) {
-      c[v][0] = hn::Iota(d, first + 1 + n * std::uint64_t(v));
-      c[v][1] = hn::Zero(d);
-      c[v][2] = task;
-      c[v][3] = hn::Zero(d);
-    }
-    for (unsigned r = 0; r < 10; ++r) {
-      for (int v = 0; v < V; ++v) {
-        const Product p0 = MulWide(c[v][0], m0_lo, m0_hi, low32);
-        const Product p1 = MulWide(c[v][2], m1_lo, m1_hi, low32);
-        c[v][0] = hn::Xor3(p1.hi, c[v][1], k0[r]);
-        c[v][2] = hn::Xor3(p0.hi, c[v][3], k1[r]);
-        c[v][1] = p1.lo;
-        c[v][3] = p0.lo;
+    const std::uint64_t n = hn::Lanes(d);
+    auto init = [&](int u, V64& c0, V64& c1, V64& c2, V64& c3) HWY_ATTR __attribute__((always_inline)) {
+      c0 = hn::Iota(d, first + 1 + n * std::uint64_t(u));
+      c1 = hn::Zero(d);
+      c2 = hn::Set(d, task_);
+      c3 = hn::Zero(d);
+    };
+    auto run = [&](auto&... c) HWY_ATTR __attribute__((always_inline)) {
+      const V64 low32 = hn::Set(d, 0xffffffffu);
+      const V64 m0_lo = hn::Set(d, kPhilox64M0 & 0xffffffffu), m0_hi = hn::Set(d, kPhilox64M0 >> 32);
+      const V64 m1_lo = hn::Set(d, kPhilox64M1 & 0xffffffffu), m1_hi = hn::Set(d, kPhilox64M1 >> 32);
+      for (unsigned r = 0; r < 10; ++r) {
+        const V64 key0 = hn::Load(d, k0_[r]), key1 = hn::Load(d, k1_[r]);
+        auto round = [&](int, V64& c0, V64& c1, V64& c2, V64& c3) HWY_ATTR __attribute__((always_inline)) {
+          V64 hi0, lo0, hi1, lo1;
+          MulWide(c0, m0_lo, m0_hi, low32, hi0, lo0);
+          MulWide(c2, m1_lo, m1_hi, low32, hi1, lo1);
+          c0 = hn::Xor3(hi1, c1, key0);
+          c2 = hn::Xor3(hi0, c3, key1);
+          c1 = lo1;
+          c3 = lo0;
+        };
+        EachGroup(round, 0, c...);
       }
-    }
+      EachGroup(each, 0, c...);
+    };
+    WithGroups<V>(init, run);
   }
+
+ private:
+  // Round keys as lanes, loaded per round: a vector per round cannot be a member on SVE.
+  HWY_ALIGN std::uint64_t k0_[10][kMaxLanes64], k1_[10][kMaxLanes64];
+  std::uint64_t task_;
 };
 
 /// Runs body(g, integral_constant<V>) over groups of Lanes(d) blocks in [0, blocks)

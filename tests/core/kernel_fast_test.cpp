@@ -6,8 +6,13 @@
 #include <climits>
 #include <cstdlib>
 #include <random>
+#include <string>
 
 #include <hwy/targets.h>
+
+#if defined(__aarch64__)
+#include <sys/auxv.h>  // HWCAP_SVE, HWCAP2_SVE2
+#endif
 
 #include "core/cpu.hpp"
 #include "every_kernel_path.hpp"
@@ -215,6 +220,25 @@ TEST(Cpu, KernelPathNameSaysWhichPathRuns) {
   EXPECT_EQ(kernel_paths_available().back(), KernelPath::kPortable);
 }
 
+TEST(Cpu, TallyKernelAcceptsEveryPathThisCpuRunsAndRefusesTheOthers) {
+  // The CLI's check (tests/cli/kernel_paths.py runs it on x86-64); here it also runs
+  // under qemu, where sve and sve2 must be accepted on the SVE CPUs.
+  const char* before = std::getenv("TALLY_KERNEL");
+  const std::string kept = before == nullptr ? "" : before;
+  const auto paths = kernel_paths_available();
+  for (KernelPath p : {KernelPath::kPortable, KernelPath::kSse4, KernelPath::kAvx2, KernelPath::kAvx512,
+                       KernelPath::kNeon, KernelPath::kSve, KernelPath::kSve2}) {
+    ::setenv("TALLY_KERNEL", kernel_path_name(p), 1);
+    const bool runs = std::find(paths.begin(), paths.end(), p) != paths.end();
+    EXPECT_EQ(kernel_choice_problem().empty(), runs) << kernel_path_name(p) << ": " << kernel_choice_problem();
+  }
+  if (before == nullptr) {
+    ::unsetenv("TALLY_KERNEL");
+  } else {
+    ::setenv("TALLY_KERNEL", kept.c_str(), 1);
+  }
+}
+
 TEST(Cpu, DispatcherTakesTheBestPathAndEveryForcedOne) {
   // A CPU with AVX-512 or AVX2 must run them: fails (never skips) when the build or the
   // dispatcher loses a path. Only a package build capped below the CPU (package.py's
@@ -241,6 +265,18 @@ TEST(Cpu, DispatcherTakesTheBestPathAndEveryForcedOne) {
   }
 #elif defined(__aarch64__)
   EXPECT_TRUE(has(KernelPath::kNeon));
+  // An SVE CPU runs the SVE kernels, SVE2 first where it has it (qemu -cpu max: both).
+  const bool sve = (getauxval(AT_HWCAP) & HWCAP_SVE) != 0, sve2 = (getauxval(AT_HWCAP2) & HWCAP2_SVE2) != 0;
+  if (sve && built(KernelPath::kSve)) {
+    EXPECT_TRUE(has(KernelPath::kSve));
+    if (!(sve2 && built(KernelPath::kSve2))) {
+      EXPECT_EQ(paths.front(), KernelPath::kSve);
+    }
+  }
+  if (sve && sve2 && built(KernelPath::kSve2)) {
+    EXPECT_TRUE(has(KernelPath::kSve2));
+    EXPECT_EQ(paths.front(), KernelPath::kSve2);
+  }
 #endif
   on_every_path([](KernelPath p) {
     if (p == KernelPath::kPortable) return;  // the scalar definition, no Highway target
