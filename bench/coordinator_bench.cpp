@@ -113,8 +113,7 @@ Report simulate(const Scenario& s) {
   DispatchOptions options;
   options.threads = s.threads;
   options.histogram = s.histogram;
-  options.peer_timeout = 10;
-  options.heartbeat = kHeartbeat;
+  options.timing.silence = 10;  // heartbeats every kHeartbeat (1 s)
   if (!s.paced) options.batch_seconds = 0.0;
   Dispatcher d(record, ranks, options, 0.0);
   Report rep;
@@ -177,7 +176,7 @@ Report simulate(const Scenario& s) {
   auto serve = [&](const Event& e, double start) -> double {  // returns rank 0's service time
     const double t0 = cpu_seconds();
     if (e.kind == Event::kTick)
-      d.tick(start);
+      d.on_time(start);
     else
       d.on_message(e.rank, e.tag, e.words, start);
     auto out = d.take_outgoing();

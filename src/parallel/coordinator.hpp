@@ -34,8 +34,10 @@ class Coordinator {
   [[nodiscard]] const Dispatcher& dispatch() const { return dispatch_; }
 
  private:
-  void serve();
-  void serve_if_due();
+  /// The message pump: takes the workers' messages and failures in, hands them to the
+  /// Dispatcher, runs its deadline checks, sends its replies.
+  void answer_workers();
+  void answer_workers_if_due();
   void check_stop();
   void checkpoint_if_due();
   void write_checkpoint();
@@ -51,7 +53,7 @@ class Coordinator {
   Progress progress_;
   double start_;
   double last_checkpoint_;
-  double last_serve_;
+  double last_answered_;
   double elapsed_before_;  // elapsed_seconds of the starts before this one
   TimeLimit time_limit_;
   std::uint64_t own_draws_ = 0;

@@ -71,8 +71,7 @@ RunSettings settings_for(const core::Config& c) {
 DispatchOptions options_for(const RunSettings& s) {
   DispatchOptions o;
   o.threads = s.threads;
-  o.peer_timeout = 1e9;  // the worker is under test, not rank 0's patience
-  o.heartbeat = s.timing().heartbeat();
+  o.timing.silence = 1e9;  // the worker is under test, not rank 0's patience
   return o;
 }
 
