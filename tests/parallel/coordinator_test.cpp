@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
+#include <optional>
 
 #include "fake_transport.hpp"
 #include "parallel/batch.hpp"
@@ -81,93 +82,87 @@ core::Config config() {
   return c;
 }
 
-struct RunInTempDir {
-  explicit RunInTempDir(const std::string& name)
-      : dir(std::filesystem::temp_directory_path() / ("tally-coordinator-" + name + "-" + std::to_string(::getpid()))) {
+constexpr double kPeerTimeout = 1;  // heartbeat 0.2 s
+
+/// Rank 0 with worker rank 1 simulated, in a temporary folder for the checkpoint.
+class RankZeroWithOneWorker : public ::testing::Test {
+ protected:
+  RankZeroWithOneWorker()
+      : dir(std::filesystem::temp_directory_path() / ("tally-coordinator-test-" + std::to_string(::getpid()))) {
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
     settings.config = config();
     settings.threads = 1;
-    settings.peer_timeout = 1;  // heartbeat 0.2 s
+    settings.peer_timeout = kPeerTimeout;
     settings.checkpoint_every = 0;
     settings.progress = Progress::Mode::kOff;
     settings.output = dir / "out.h5";
   }
-  ~RunInTempDir() { std::filesystem::remove_all(dir); }
+  ~RankZeroWithOneWorker() override { std::filesystem::remove_all(dir); }
+
+  ExitCode run(bool stop_request = false) {
+    store.emplace(settings.checkpoint_path(), io::FileLocking::kBestEffort);
+    worker.start(stop_request);
+    coordinator.emplace(settings, record, *store, &transport, 2, clock);
+    return coordinator->run();
+  }
+  void expect_exact() const {
+    ASSERT_TRUE(record.ledger.complete());
+    const core::Kernel kernel(record.ledger.config());
+    for (core::ChunkId id = 0; id < record.ledger.size(); ++id)
+      ASSERT_EQ(record.ledger.chunk(id), kernel.sum_chunk(id)) << id;
+  }
+
   std::filesystem::path dir;
   RunSettings settings;
+  io::RunRecord record{core::Ledger(config())};
+  FakeClock clock;
+  const double start = clock.now();
+  FakeTransport transport{clock, 0.05};
+  SimulatedWorker worker{transport, clock, config(), PeerTiming{kPeerTimeout}.heartbeat()};
+  std::optional<io::CheckpointStore> store;
+  std::optional<Coordinator> coordinator;
 };
 
-void expect_exact(const io::RunRecord& record) {
-  ASSERT_TRUE(record.ledger.complete());
-  const core::Kernel kernel(record.ledger.config());
-  for (core::ChunkId id = 0; id < record.ledger.size(); ++id) ASSERT_EQ(record.ledger.chunk(id), kernel.sum_chunk(id)) << id;
-}
-
-TEST(Coordinator, SilentWorkerIsLostAndItsBatchesRecomputed) {
-  RunInTempDir run_dir("silent");
-  const io::CheckpointStore store(run_dir.settings.checkpoint_path(), io::FileLocking::kBestEffort);
-  io::RunRecord record{core::Ledger(run_dir.settings.config)};
-  FakeClock clock;
-  FakeTransport transport(clock, 0.05);
-  SimulatedWorker worker(transport, clock, run_dir.settings.config, run_dir.settings.timing().heartbeat());
+TEST_F(RankZeroWithOneWorker, SilentWorkerIsLostAndItsBatchesRecomputed) {
   worker.silent_after = 2;  // takes two batches, then nothing more
-  worker.start();
-  Coordinator coordinator(run_dir.settings, record, store, &transport, 2, clock);
-  EXPECT_EQ(coordinator.run(), ExitCode::kOk);
+  EXPECT_EQ(run(), ExitCode::kOk);
   ASSERT_EQ(record.lost.size(), 1u);
   EXPECT_EQ(record.lost[0].rank, 1);
   EXPECT_EQ(record.lost[0].host, "node-1");
   EXPECT_EQ(record.lost[0].reason.rfind("silent for", 0), 0u) << record.lost[0].reason;
-  EXPECT_GT(record.lost[0].chunks_reassigned, 0);  // the batch it held
-  EXPECT_EQ(transport.abandoned, (std::vector<int>{}));  // silence: nothing to abandon in MPI
-  expect_exact(record);
+  EXPECT_GT(record.lost[0].chunks_reassigned, 0);  // the batches it held
+  EXPECT_TRUE(transport.abandoned.empty());  // silence: nothing to abandon in MPI
+  expect_exact();
 }
 
-TEST(Coordinator, RankZeroWritingACheckpointIsNotTakenForDead) {
+TEST_F(RankZeroWithOneWorker, RankZeroWritingACheckpointIsNotTakenForDead) {
   // Every checkpoint write is held 0.2 s (real) on its helper thread; the fake clock moves
   // on with every poll of the MPI thread, so each write lasts several --peer-timeouts in
   // fake seconds. The worker hears from rank 0 at the heartbeat interval throughout, and
   // rank 0 does not take the worker for lost.
-  RunInTempDir run_dir("checkpoint");
-  run_dir.settings.checkpoint_every = 0.2;
+  settings.checkpoint_every = 0.2;
   ::setenv("TALLY_TEST_CHECKPOINT_DELAY", "0.2", 1);
-  const io::CheckpointStore store(run_dir.settings.checkpoint_path(), io::FileLocking::kBestEffort);
-  io::RunRecord record{core::Ledger(run_dir.settings.config)};
-  FakeClock clock;
-  FakeTransport transport(clock, 0.05);
-  const double start = clock.now();
-  SimulatedWorker worker(transport, clock, run_dir.settings.config, run_dir.settings.timing().heartbeat());
-  worker.start();
-  Coordinator coordinator(run_dir.settings, record, store, &transport, 2, clock);
-  const ExitCode code = coordinator.run();
+  const ExitCode code = run();
   ::unsetenv("TALLY_TEST_CHECKPOINT_DELAY");
   EXPECT_EQ(code, ExitCode::kOk);
-  EXPECT_TRUE(store.exists());  // at least one write happened
+  EXPECT_TRUE(store->exists());  // at least one write happened
   EXPECT_TRUE(record.lost.empty()) << record.lost.at(0).reason;
   EXPECT_GT(worker.batches, 0);
   // One keep-alive round polls a few times (0.05 s each) between heartbeats.
-  EXPECT_LE(transport.longest_gap_to(1, start), run_dir.settings.timing().heartbeat() + 0.25);
-  expect_exact(record);
+  EXPECT_LE(transport.longest_gap_to(1, start), settings.timing().heartbeat() + 0.25);
+  expect_exact();
 }
 
-TEST(Coordinator, StopThenGoodbyesThenTheFinalWord) {
-  RunInTempDir run_dir("stop");
-  const io::CheckpointStore store(run_dir.settings.checkpoint_path(), io::FileLocking::kBestEffort);
-  io::RunRecord record{core::Ledger(run_dir.settings.config)};
-  FakeClock clock;
-  FakeTransport transport(clock, 0.05);
-  SimulatedWorker worker(transport, clock, run_dir.settings.config, run_dir.settings.timing().heartbeat());
-  worker.start(true);  // a SIGUSR1 reached rank 1 before any work
-  Coordinator coordinator(run_dir.settings, record, store, &transport, 2, clock);
-  EXPECT_EQ(coordinator.run(), ExitCode::kStopped);
-  EXPECT_EQ(coordinator.stop_reason(), "SIGUSR1 on rank 1");
+TEST_F(RankZeroWithOneWorker, StopThenGoodbyesThenTheFinalWord) {
+  EXPECT_EQ(run(true), ExitCode::kStopped);  // a SIGUSR1 reached rank 1 before any work
+  EXPECT_EQ(coordinator->stop_reason(), "SIGUSR1 on rank 1");
   EXPECT_TRUE(worker.said_bye);
-  EXPECT_TRUE(coordinator.dispatch().peers().has_said_goodbye(1));
+  EXPECT_TRUE(coordinator->dispatch().peers().has_said_goodbye(1));
   EXPECT_FALSE(record.ledger.complete());
   EXPECT_TRUE(record.lost.empty());
   // What run_mpi does next: the final word to the living, bounded.
-  send_final_word(transport, coordinator.dispatch().peers(), {int(ExitCode::kStopped), false}, 1.0);
+  send_final_word(transport, coordinator->dispatch().peers(), {int(ExitCode::kStopped), false}, 1.0);
   ASSERT_EQ(worker.final_words.size(), 1u);
   EXPECT_EQ(worker.final_words[0].code, int(ExitCode::kStopped));
   EXPECT_EQ(transport.drains, (std::vector<double>{1.0}));

@@ -9,6 +9,7 @@
 
 #include <map>
 #include <numeric>
+#include <optional>
 
 #include "fake_transport.hpp"
 #include "parallel/protocol.hpp"
@@ -68,59 +69,58 @@ ReplaySettings settings() {
   return s;
 }
 
-TEST(ReplayCoordinator, WorkersShareTheReplayAndHearTheFinalWordBounded) {
-  const auto c = make_case();
-  const core::Kernel kernel(c.config);
+/// One replay over rank 0 and workers behaving as `behaviour` says (ranks 1 …).
+class ReplayOverWorkers : public ::testing::Test {
+ protected:
+  ReplayCoordinator& replay(std::map<int, Behaviour> behaviour) {
+    simulate_workers(transport, kernel, behaviour);
+    coordinator.emplace(transport, clock, int(behaviour.size()) + 1, settings());
+    out.assign(c.ids.size(), {});
+    coordinator->replay(kernel, c.ids.size(), c.ids, out);
+    return *coordinator;
+  }
+  [[nodiscard]] std::size_t finals_to(int rank) const { return transport.sent_to(rank, protocol::kFinal).size(); }
+
+  const ReplayCase c = make_case();
+  const core::Kernel kernel{c.config};
   FakeClock clock;
-  FakeTransport transport(clock, 0.01);
-  simulate_workers(transport, kernel, {{1, Behaviour::kHealthy}, {2, Behaviour::kHealthy}});
-  ReplayCoordinator coordinator(transport, clock, 3, settings());
-  std::vector<core::ChunkSum> out(c.ids.size());
-  coordinator.replay(kernel, c.ids.size(), c.ids, out);
+  FakeTransport transport{clock, 0.01};
+  std::optional<ReplayCoordinator> coordinator;
+  std::vector<core::ChunkSum> out;
+};
+
+TEST_F(ReplayOverWorkers, WorkersShareTheReplayAndHearTheFinalWordBounded) {
+  auto& rank0 = replay({{1, Behaviour::kHealthy}, {2, Behaviour::kHealthy}});
   EXPECT_EQ(out, c.expected);
-  EXPECT_TRUE(coordinator.notes().empty());
+  EXPECT_TRUE(rank0.notes().empty());
   transport.drain_completes = false;  // nobody takes it: the wait is still bounded
-  EXPECT_FALSE(coordinator.finish(0));
-  EXPECT_EQ(transport.sent_to(1, protocol::kFinal).size(), 1u);
-  EXPECT_EQ(transport.sent_to(2, protocol::kFinal).size(), 1u);
+  EXPECT_FALSE(rank0.finish(0));
+  EXPECT_EQ(finals_to(1), 1u);
+  EXPECT_EQ(finals_to(2), 1u);
   EXPECT_EQ(transport.drains, (std::vector<double>{1.0}));
 }
 
-TEST(ReplayCoordinator, SilentWorkersShareIsRecomputedByRankZero) {
-  const auto c = make_case();
-  const core::Kernel kernel(c.config);
-  FakeClock clock;
-  FakeTransport transport(clock, 0.01);
-  simulate_workers(transport, kernel, {{1, Behaviour::kSilentAfterFirstChunk}, {2, Behaviour::kHealthy}});
-  ReplayCoordinator coordinator(transport, clock, 3, settings());
-  std::vector<core::ChunkSum> out(c.ids.size());
-  coordinator.replay(kernel, c.ids.size(), c.ids, out);
+TEST_F(ReplayOverWorkers, SilentWorkersShareIsRecomputedByRankZero) {
+  auto& rank0 = replay({{1, Behaviour::kSilentAfterFirstChunk}, {2, Behaviour::kHealthy}});
   EXPECT_EQ(out, c.expected);
-  ASSERT_EQ(coordinator.notes().size(), 1u);
-  EXPECT_EQ(coordinator.notes()[0], "rank 1 was silent for 1 s; rank 0 replayed its share");
-  EXPECT_TRUE(coordinator.peers().lost(1));
+  ASSERT_EQ(rank0.notes().size(), 1u);
+  EXPECT_EQ(rank0.notes()[0], "rank 1 was silent for 1 s; rank 0 replayed its share");
+  EXPECT_TRUE(rank0.peers().lost(1));
   EXPECT_EQ(transport.abandoned, (std::vector<int>{1}));
-  EXPECT_TRUE(coordinator.finish(0));  // a worker was lost: skip MPI_Finalize
-  EXPECT_TRUE(transport.sent_to(1, protocol::kFinal).empty());
-  ASSERT_EQ(transport.sent_to(2, protocol::kFinal).size(), 1u);
+  EXPECT_TRUE(rank0.finish(0));  // a worker was lost: skip MPI_Finalize
+  EXPECT_EQ(finals_to(1), 0u);
+  ASSERT_EQ(finals_to(2), 1u);
   EXPECT_TRUE(protocol::decode_final(transport.sent_to(2, protocol::kFinal)[0].words).skip_finalize);
 }
 
-TEST(ReplayCoordinator, FailedWorkersShareIsRecomputedByRankZero) {
-  const auto c = make_case();
-  const core::Kernel kernel(c.config);
-  FakeClock clock;
-  FakeTransport transport(clock, 0.01);
-  simulate_workers(transport, kernel, {{1, Behaviour::kHealthy}, {2, Behaviour::kFails}});
-  ReplayCoordinator coordinator(transport, clock, 3, settings());
-  std::vector<core::ChunkSum> out(c.ids.size());
-  coordinator.replay(kernel, c.ids.size(), c.ids, out);
+TEST_F(ReplayOverWorkers, FailedWorkersShareIsRecomputedByRankZero) {
+  auto& rank0 = replay({{1, Behaviour::kHealthy}, {2, Behaviour::kFails}});
   EXPECT_EQ(out, c.expected);
-  ASSERT_EQ(coordinator.notes().size(), 1u);
-  EXPECT_EQ(coordinator.notes()[0], "rank 2 was lost (MPI error sending to it); rank 0 replayed its share");
-  EXPECT_TRUE(coordinator.finish(0));
-  EXPECT_TRUE(transport.sent_to(2, protocol::kFinal).empty());
-  EXPECT_EQ(transport.sent_to(1, protocol::kFinal).size(), 1u);
+  ASSERT_EQ(rank0.notes().size(), 1u);
+  EXPECT_EQ(rank0.notes()[0], "rank 2 was lost (MPI error sending to it); rank 0 replayed its share");
+  EXPECT_TRUE(rank0.finish(0));
+  EXPECT_EQ(finals_to(2), 0u);
+  EXPECT_EQ(finals_to(1), 1u);
 }
 
 TEST(ReplayCoordinator, AWorkerThatNeverSpeaksHasTheStartUpAllowance) {
