@@ -143,7 +143,7 @@ bool ReplayCoordinator::finish(int code) {
   return any_lost;
 }
 
-ReplayEnd serve_replay(Transport& transport, const Clock& clock, const ReplaySettings& s) {
+ReplayEnd run_replay_worker(Transport& transport, const Clock& clock, const ReplaySettings& s) {
   RankZeroLink link(transport, clock, s.timing(), true);  // rank 0 is reading and checking the file
   // The next message from rank 0 other than a heartbeat, if one is waiting; meanwhile
   // rank 0 hears that this worker is alive.

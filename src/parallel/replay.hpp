@@ -84,6 +84,6 @@ struct ReplayEnd {
   int code = 1;
   bool skip_finalize = false;
 };
-[[nodiscard]] ReplayEnd serve_replay(Transport& transport, const Clock& clock, const ReplaySettings& settings);
+[[nodiscard]] ReplayEnd run_replay_worker(Transport& transport, const Clock& clock, const ReplaySettings& settings);
 
 }  // namespace tally::parallel

@@ -70,7 +70,7 @@ io::RunRecord prepare(const RunSettings& s, const io::CheckpointStore& store, st
     throw Error(ExitCode::kCheckpoint,
                 fmt::format("checkpoint {} was written {} --histogram; run with the same choice",
                             loaded->source.string(), s.histogram ? "without" : "with"));
-  for (auto& w : loaded->warnings) notes.push_back(std::move(w));
+  for (auto& warning : loaded->warnings) notes.push_back(std::move(warning));
   record = std::move(loaded->record);
   record.restarts += 1;
   notes.push_back(fmt::format("resumed from {} ({} of {} chunks done, restart {})", loaded->source.string(),
