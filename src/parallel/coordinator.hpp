@@ -2,7 +2,8 @@
 // Rank 0's loop: feeds messages, MPI failures and the clock to the Dispatcher (which
 // decides), sends its replies, computes batches of its own while staying responsive,
 // checkpoints when due, stops cleanly on request. Without a transport it is the whole
-// threads-only run.
+// threads-only run. Unit-tested with a fake transport and a fake clock
+// (tests/parallel/coordinator_test.cpp).
 #include <optional>
 #include <string>
 #include <vector>

@@ -3,8 +3,10 @@
 // which batch, whose results count, when a silent or failed worker is declared lost
 // (its outstanding batches go back to the pending pool for the living ranks), when a
 // stop is honoured, and when the run is over. Messages come in as (source, tag, words)
-// with the time they were seen; replies go out through take_outgoing(). Unit-tested
-// with fake messages and a fake clock (tests/parallel/dispatcher_test.cpp).
+// with the time they were seen; replies go out through take_outgoing(). Who is alive
+// and what rank 0 owes them is Peers' (src/parallel/peers.hpp, shared with verify's
+// ReplayCoordinator); what a loss means for the run is decided here. Unit-tested with
+// fake messages and a fake clock (tests/parallel/dispatcher_test.cpp).
 #include <cstdint>
 #include <deque>
 #include <optional>

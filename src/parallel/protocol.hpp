@@ -16,7 +16,7 @@
 namespace tally::parallel::protocol {
 
 /// Message tags of run and verify, one space (MPI tags under MPI; plain numbers in
-/// unit tests). kFinal and kHeartbeat serve both; a job carries only one of the two.
+/// unit tests). kFinal and kHeartbeat belong to both; a job carries only one of the two.
 enum Tag : int {
   kResult = 1,     ///< worker → 0: results of one batch (maybe none) and a request for one more
   kAssign = 2,     ///< 0 → worker: one batch, or none with a reason
