@@ -1,9 +1,9 @@
 // The worker loop without MPI (its link to rank 0 is RankZeroLink): a fake transport
 // whose rank 0 is the real Dispatcher, and a fake clock that moves on at every poll. The
-// worker computes what it is given and
-// ends on rank 0's final word; a rank 0 that falls silent in the middle of a
-// multi-piece batch ends it with one Error (thrown between pieces inside an OpenMP
-// region, it must come out as an ordinary exception, not std::terminate).
+// worker computes what it is given and ends on rank 0's final word; a rank 0 that falls
+// silent in the middle of a multi-piece batch ends it with one Error (thrown between
+// pieces inside an OpenMP region, it must come out as an ordinary exception, not
+// std::terminate).
 #include "parallel/worker.hpp"
 
 #include <gtest/gtest.h>
