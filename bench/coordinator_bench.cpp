@@ -2,8 +2,8 @@
 // serves N simulated workers on a fake clock, without MPI. Workers compute nothing: a
 // batch takes draws × ns-per-draw / threads of simulated time, and its result message
 // (fake sums, a histogram if asked) is encoded as a real worker's would be. Rank 0 is a
-// single server: each message and each tick (every 2 ms, as Coordinator::serve) is
-// handled when rank 0 is free, and takes the CPU time the Dispatcher spent on it,
+// single server: each message and each deadline check (Dispatcher::on_time, every 2 ms
+// as Coordinator::answer_workers calls it) is handled when rank 0 is free, and takes the CPU time the Dispatcher spent on it,
 // measured here as it runs. So rank 0's utilisation, its queue and the workers' starvation come out
 // of the real code's cost. Rank 0's own computing is left out: this measures serving.
 //
@@ -31,7 +31,7 @@ using tally::parallel::Dispatcher;
 using tally::parallel::DispatchOptions;
 namespace protocol = tally::parallel::protocol;
 
-constexpr double kServeEvery = 0.002;   // Coordinator's serve period while it computes
+constexpr double kServeEvery = 0.002;   // how often Coordinator::answer_workers runs while rank 0 computes
 constexpr double kLatency = 5e-6;        // one way, rank 0 ↔ worker (a fast interconnect)
 constexpr double kHeartbeat = 1.0;       // workers' heartbeat period (default --peer-timeout 10)
 
@@ -113,8 +113,7 @@ Report simulate(const Scenario& s) {
   DispatchOptions options;
   options.threads = s.threads;
   options.histogram = s.histogram;
-  options.peer_timeout = 10;
-  options.heartbeat = kHeartbeat;
+  options.timing.silence = 10;  // heartbeats every kHeartbeat (1 s)
   if (!s.paced) options.batch_seconds = 0.0;
   Dispatcher d(record, ranks, options, 0.0);
   Report rep;
@@ -145,7 +144,7 @@ Report simulate(const Scenario& s) {
     w.starved += now - w.idle_since;
     const double draws = double(b.count) * double(config.chunk);
     const double end = now + draws * seconds_per_draw[std::size_t(r)];
-    // Heartbeats between pieces while the batch computes (the worker's tick).
+    // Heartbeats between pieces while the batch computes (the worker's between-pieces check).
     for (double hb = std::max(now, w.last_told) + kHeartbeat; hb < end; hb += kHeartbeat) {
       push({hb + kLatency, Event::kArrive, r, protocol::kHeartbeat, {}});
       w.last_told = hb;
@@ -177,7 +176,7 @@ Report simulate(const Scenario& s) {
   auto serve = [&](const Event& e, double start) -> double {  // returns rank 0's service time
     const double t0 = cpu_seconds();
     if (e.kind == Event::kTick)
-      d.tick(start);
+      d.on_time(start);
     else
       d.on_message(e.rank, e.tag, e.words, start);
     auto out = d.take_outgoing();

@@ -60,9 +60,11 @@ int report(const VerifyArgs& a, const std::vector<Check>& checks) {
 }
 
 /// A worker rank: replays the share rank 0 gives it, returns the code rank 0 decided.
-int serve(const parallel::ReplaySettings& rs, parallel::mpi::Session& session) {
+int verify_as_worker(const parallel::ReplaySettings& rs, parallel::mpi::Session& session) {
   try {
-    const auto end = parallel::serve_replay(session, rs);
+    const parallel::SteadyClock clock;
+    parallel::MpiTransport transport(session.comm(), clock, rs.timing());
+    const auto end = parallel::run_replay_worker(transport, clock, rs);
     if (end.skip_finalize) session.skip_finalize();
     else session.finalize(end.code, rs.finalize_bound());
     return end.code;
@@ -80,9 +82,11 @@ int verify_command(const VerifyArgs& a, int& argc, char**& argv) {
   parallel::mpi::Session session(argc, argv);
   require_matching_launcher(session);
   const parallel::ReplaySettings rs{a.file, o.locking, o.threads, a.peer_timeout};
-  if (session.rank() != 0) return serve(rs, session);
+  if (session.rank() != 0) return verify_as_worker(rs, session);
 
-  parallel::ReplayCoordinator coordinator(session, rs);
+  const parallel::SteadyClock clock;
+  parallel::MpiTransport transport(session.comm(), clock, rs.timing());
+  parallel::ReplayCoordinator coordinator(transport, clock, session.size(), rs);
   o.replay_chunks = [&coordinator](const core::Kernel& kernel, std::uint64_t chunks,
                                    std::span<const core::ChunkId> ids, std::span<core::ChunkSum> out) {
     coordinator.replay(kernel, chunks, ids, out);

@@ -16,7 +16,7 @@ namespace {
 // Rank 0 computes in small batches when it has workers, so it answers them within
 // a few milliseconds; alone it takes the scheduler's full size.
 constexpr std::uint64_t kOwnBatchDrawsPerThread = std::uint64_t{1} << 21;
-constexpr double kServeEvery = 0.002;  // seconds between serves while rank 0 computes
+constexpr double kAnswerEvery = 0.002;  // seconds between answer_workers() while rank 0 computes
 
 /// Test-only: seconds every checkpoint write is held before it starts
 /// (TALLY_TEST_CHECKPOINT_DELAY), to show that a write of any length keeps the workers.
@@ -31,8 +31,7 @@ double test_checkpoint_delay() {
 DispatchOptions dispatch_options(const RunSettings& s, const io::RunRecord& record) {
   DispatchOptions o;
   o.threads = std::max(s.threads, 1);
-  o.peer_timeout = s.peer_timeout;
-  o.heartbeat = s.timing().heartbeat();
+  o.timing = s.timing();
   o.histogram = s.histogram;
   o.start = record.starts.empty() ? 0 : std::int64_t(record.starts.size()) - 1;
   return o;
@@ -53,7 +52,7 @@ Coordinator::Coordinator(const RunSettings& settings, io::RunRecord& record, con
                 dispatch_.done_draws()),
       start_(clock.now()),
       last_checkpoint_(start_),
-      last_serve_(start_),
+      last_answered_(start_),
       elapsed_before_(record.elapsed_seconds),
       time_limit_(settings.max_seconds, start_, dispatch_.done_draws()) {}
 
@@ -66,23 +65,23 @@ void Coordinator::check_stop() {
   }
 }
 
-void Coordinator::serve() {
-  last_serve_ = clock_.now();
+void Coordinator::answer_workers() {
+  last_answered_ = clock_.now();
   if (transport_ == nullptr) return;
   while (auto m = transport_->poll()) dispatch_.on_message(m->source, m->tag, m->words, clock_.now());
   for (const auto& f : transport_->failures()) {
     dispatch_.on_peer_failed(f.rank, f.why, clock_.now());
     transport_->abandon(f.rank);
   }
-  dispatch_.tick(clock_.now());
+  dispatch_.on_time(clock_.now());
   for (auto& out : dispatch_.take_outgoing()) {
     if (dispatch_.lost(out.dest) && out.tag != protocol::kFinal && out.tag != protocol::kAssign) continue;
     transport_->send(out.dest, out.tag, std::move(out.words));
   }
 }
 
-void Coordinator::serve_if_due() {
-  if (clock_.now() - last_serve_ >= kServeEvery) serve();
+void Coordinator::answer_workers_if_due() {
+  if (clock_.now() - last_answered_ >= kAnswerEvery) answer_workers();
 }
 
 void Coordinator::checkpoint_if_due() {
@@ -115,17 +114,11 @@ void Coordinator::write_checkpoint() {
     double seen;
   };
   std::vector<Held> held;
-  const std::vector<int> living = dispatch_.living_workers();
-  double last_told = -1e300;
-  run_beside(write, [&] {
+  run_beside_peers(write, *transport_, dispatch_.peers(), clock_, [&] {
     while (auto m = transport_->poll()) held.push_back({std::move(*m), std::nullopt, clock_.now()});
     for (auto& f : transport_->failures()) {
       transport_->abandon(f.rank);
       held.push_back({std::nullopt, std::move(f), clock_.now()});
-    }
-    if (clock_.now() - last_told >= settings_.timing().heartbeat()) {
-      for (int r : living) transport_->send(r, protocol::kHeartbeat, {});
-      last_told = clock_.now();
     }
   });  // rethrows the write's error, if any
   for (const auto& h : held) {
@@ -141,13 +134,13 @@ ExitCode Coordinator::run() {
   // (also threads-only: a stop is honoured within a piece, whatever --chunk is).
   const core::Kernel::BetweenPieces between = [this] {
     check_stop();
-    serve_if_due();
+    answer_workers_if_due();
     return !dispatch_.stopping();
   };
   int idle_rounds = 0;
   for (;;) {
     check_stop();
-    serve();
+    answer_workers();
     if (auto batch = dispatch_.next_own_batch(own_cap)) {
       idle_rounds = 0;
       const auto computed = compute_batch(kernel_, *batch, settings_.threads, settings_.histogram, between);

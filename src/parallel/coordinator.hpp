@@ -2,7 +2,8 @@
 // Rank 0's loop: feeds messages, MPI failures and the clock to the Dispatcher (which
 // decides), sends its replies, computes batches of its own while staying responsive,
 // checkpoints when due, stops cleanly on request. Without a transport it is the whole
-// threads-only run.
+// threads-only run. Unit-tested with a fake transport and a fake clock
+// (tests/parallel/coordinator_test.cpp).
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,8 +35,10 @@ class Coordinator {
   [[nodiscard]] const Dispatcher& dispatch() const { return dispatch_; }
 
  private:
-  void serve();
-  void serve_if_due();
+  /// The message pump: takes the workers' messages and failures in, hands them to the
+  /// Dispatcher, runs its deadline checks, sends its replies.
+  void answer_workers();
+  void answer_workers_if_due();
   void check_stop();
   void checkpoint_if_due();
   void write_checkpoint();
@@ -51,7 +54,7 @@ class Coordinator {
   Progress progress_;
   double start_;
   double last_checkpoint_;
-  double last_serve_;
+  double last_answered_;
   double elapsed_before_;  // elapsed_seconds of the starts before this one
   TimeLimit time_limit_;
   std::uint64_t own_draws_ = 0;

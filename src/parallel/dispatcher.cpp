@@ -14,13 +14,11 @@ Dispatcher::Dispatcher(io::RunRecord& record, int ranks, DispatchOptions options
       options_(options),
       scheduler_(record.ledger, ranks,
                  {options.threads, options.batch_seconds.value_or(Scheduler::target_batch_seconds(ranks))}),
-      workers_(std::size_t(std::max(ranks, 1))),
-      start_(now),
-      last_tick_(now) {
-  for (auto& w : workers_) w.last_heard = w.last_told = now;
-  record_.rank_timing.assign(workers_.size(), {});
-  record_.rank_hosts.resize(workers_.size());
-  workers_[0].said_bye = true;  // rank 0 is the coordinator itself
+      peers_(ranks, options.timing, now),
+      outstanding_(std::size_t(std::max(ranks, 1))),
+      start_(now) {
+  record_.rank_timing.assign(outstanding_.size(), {});
+  record_.rank_hosts.resize(outstanding_.size());
   const auto& config = record.ledger.config();
   span_ = std::uint64_t(config.range.span());
   if (options_.histogram && record_.histogram.empty())
@@ -35,7 +33,7 @@ Dispatcher::Dispatcher(io::RunRecord& record, int ranks, DispatchOptions options
 }
 
 void Dispatcher::send(int dest, protocol::Tag tag, std::vector<std::uint64_t> words, double now) {
-  workers_[std::size_t(dest)].last_told = now;
+  peers_.told(dest, now);
   outgoing_.push_back({dest, tag, std::move(words)});
 }
 
@@ -72,10 +70,10 @@ void Dispatcher::handle_results(int source, const std::vector<std::uint64_t>& wo
   BatchResult result;
   if (!protocol::decode(words, result))
     throw Error(ExitCode::kFailure, fmt::format("malformed result message from rank {}", source));
-  auto& w = workers_[std::size_t(source)];
-  if (!w.lost) scheduler_.reported(source, result.batch, now);  // times the worker's batches
+  const bool lost = peers_.lost(source);
+  if (!lost) scheduler_.reported(source, result.batch, now);  // times the worker's batches
   if (result.batch.count == 0) return;  // a plain request
-  if (w.lost) {
+  if (lost) {
     // Declared lost, yet alive: its batches went to others. Sums it sends for chunks
     // already done must agree (the ledger throws otherwise); nothing new is counted.
     for (std::uint64_t i = 0; i < result.batch.count && i < result.sums.size(); ++i) {
@@ -86,23 +84,23 @@ void Dispatcher::handle_results(int source, const std::vector<std::uint64_t>& wo
     }
     return;
   }
-  const auto match = std::find_if(w.outstanding.begin(), w.outstanding.end(), [&](const Batch& b) {
+  auto& outstanding = outstanding_[std::size_t(source)];
+  const auto match = std::find_if(outstanding.begin(), outstanding.end(), [&](const Batch& b) {
     return b.first == result.batch.first && b.count == result.batch.count;
   });
-  if (match == w.outstanding.end())
+  if (match == outstanding.end())
     throw Error(ExitCode::kFailure, fmt::format("rank {} sent results for a batch it was not given", source));
-  w.outstanding.erase(match);
+  outstanding.erase(match);
   absorb(result);
 }
 
 void Dispatcher::reply(int worker, double now) {
   protocol::Assign assign;
-  auto& w = workers_[std::size_t(worker)];
-  if (stopping_ || w.lost) {
+  if (stopping_ || peers_.lost(worker)) {
     assign.reason = protocol::NoWork::kStopNow;
   } else if (auto batch = scheduler_.next_for(worker)) {
     assign.batch = *batch;
-    w.outstanding.push_back(*batch);
+    outstanding_[std::size_t(worker)].push_back(*batch);
   } else {
     assign.reason = protocol::NoWork::kNoMore;
   }
@@ -110,23 +108,23 @@ void Dispatcher::reply(int worker, double now) {
 }
 
 void Dispatcher::on_message(int source, int tag, const std::vector<std::uint64_t>& words, double now) {
-  if (source <= 0 || std::size_t(source) >= workers_.size())
+  if (source <= 0 || source >= peers_.ranks())
     throw Error(ExitCode::kFailure, fmt::format("message from unknown rank {}", source));
-  auto& w = workers_[std::size_t(source)];
-  w.last_heard = now;
-  w.started = true;
+  peers_.heard(source, now);
+  const bool lost = peers_.lost(source);
   switch (tag) {
     case protocol::kResult:
       handle_results(source, words, now);
       reply(source, now);
       break;
     case protocol::kStopReq:
-      if (!w.lost) stop(fmt::format("{} on rank {}", signal_name(words.empty() ? 0 : int(words[0])), source));
+      if (!lost) stop(fmt::format("{} on rank {}", signal_name(words.empty() ? 0 : int(words[0])), source));
       break;
     case protocol::kBye:
-      if (!w.said_bye && !w.lost) record_.rank_timing[std::size_t(source)] = protocol::decode_timing(words);
-      w.said_bye = true;
-      if (w.lost) send(source, protocol::kFinal, protocol::encode(protocol::Final{1, true}), now);
+      if (!peers_.has_said_goodbye(source) && !lost)
+        record_.rank_timing[std::size_t(source)] = protocol::decode_timing(words);
+      peers_.said_goodbye(source);
+      if (lost) send(source, protocol::kFinal, protocol::encode(protocol::Final{1, true}), now);
       break;
     case protocol::kHello:
       record_.rank_hosts[std::size_t(source)] = protocol::decode_text(words);
@@ -139,15 +137,14 @@ void Dispatcher::on_message(int source, int tag, const std::vector<std::uint64_t
 }
 
 void Dispatcher::declare_lost(int rank, const std::string& why, double now) {
-  auto& w = workers_[std::size_t(rank)];
-  if (w.lost || w.said_bye) return;  // a worker that said goodbye owes nothing
-  w.lost = true;
+  if (!peers_.declare_lost(rank)) return;  // lost already, or said goodbye: owes nothing
   std::int64_t chunks = 0;
-  for (const auto& b : w.outstanding) {
+  auto& outstanding = outstanding_[std::size_t(rank)];
+  for (const auto& b : outstanding) {
     chunks += std::int64_t(b.count);
     scheduler_.give_back(b);
   }
-  w.outstanding.clear();
+  outstanding.clear();
   io::LostRank lost;
   lost.start = options_.start;
   lost.rank = rank;
@@ -159,29 +156,17 @@ void Dispatcher::declare_lost(int rank, const std::string& why, double now) {
 }
 
 void Dispatcher::on_peer_failed(int rank, const std::string& why, double now) {
-  if (rank <= 0 || std::size_t(rank) >= workers_.size())
+  if (rank <= 0 || rank >= peers_.ranks())
     throw Error(ExitCode::kFailure, fmt::format("lost contact with rank {}: {}", rank, why));
   declare_lost(rank, why, now);
 }
 
-void Dispatcher::tick(double now) {
-  // Deadlines and heartbeats are a second apart: scanning every worker more often than
-  // every twentieth of a heartbeat gains nothing and costs rank 0 (1 ms per scan at 10^5
-  // workers: bench/coordinator_bench.cpp).
-  if (now - last_tick_ < options_.heartbeat / 20) return;
-  // Time rank 0 itself was away (computing or writing) does not count as anyone's silence.
-  const double away = now - last_tick_ - 2 * options_.heartbeat;
-  if (away > 0)
-    for (auto& w : workers_) w.last_heard += away;
-  last_tick_ = now;
-  for (std::size_t r = 1; r < workers_.size(); ++r) {
-    auto& w = workers_[r];
-    if (w.lost) continue;
-    if (!w.said_bye && now - w.last_heard > options_.peer_timeout)
-      declare_lost(int(r), fmt::format("silent for {:.1f} s", now - w.last_heard), now);
-    else if (now - w.last_told >= options_.heartbeat)
-      send(int(r), protocol::kHeartbeat, {}, now);  // also to those waiting for the final word
-  }
+void Dispatcher::on_time(double now) {
+  auto due = peers_.on_time(now);
+  for (const auto& silent : due.silent)
+    declare_lost(silent.rank, fmt::format("silent for {:.1f} s", silent.seconds), now);
+  // Also to those that said goodbye and wait for the final word.
+  for (int rank : due.heartbeats) outgoing_.push_back({rank, protocol::kHeartbeat, {}});
 }
 
 void Dispatcher::stop(const std::string& reason) {
@@ -197,14 +182,7 @@ std::optional<Batch> Dispatcher::next_own_batch(std::uint64_t max_draws) {
 
 bool Dispatcher::finished() const {
   if (!stopping_ && !record_.ledger.complete()) return false;
-  return std::all_of(workers_.begin(), workers_.end(), [](const Worker& w) { return w.said_bye || w.lost; });
-}
-
-std::vector<int> Dispatcher::living_workers() const {
-  std::vector<int> out;
-  for (std::size_t r = 1; r < workers_.size(); ++r)
-    if (!workers_[r].lost) out.push_back(int(r));
-  return out;
+  return peers_.all_accounted_for();
 }
 
 }  // namespace tally::parallel

@@ -3,8 +3,10 @@
 // which batch, whose results count, when a silent or failed worker is declared lost
 // (its outstanding batches go back to the pending pool for the living ranks), when a
 // stop is honoured, and when the run is over. Messages come in as (source, tag, words)
-// with the time they were seen; replies go out through take_outgoing(). Unit-tested
-// with fake messages and a fake clock (tests/parallel/dispatcher_test.cpp).
+// with the time they were seen; replies go out through take_outgoing(). Who is alive
+// and what rank 0 owes them is Peers' (src/parallel/peers.hpp, shared with verify's
+// ReplayCoordinator); what a loss means for the run is decided here. Unit-tested with
+// fake messages and a fake clock (tests/parallel/dispatcher_test.cpp).
 #include <cstdint>
 #include <deque>
 #include <optional>
@@ -13,6 +15,7 @@
 
 #include "io/run_record.hpp"
 #include "parallel/batch.hpp"
+#include "parallel/peers.hpp"
 #include "parallel/protocol.hpp"
 #include "parallel/scheduler.hpp"
 
@@ -26,8 +29,7 @@ struct Outgoing {
 
 struct DispatchOptions {
   int threads = 1;             ///< per rank, as a batch-size multiplier (ranks are assumed alike)
-  double peer_timeout = 10;    ///< silence after which a worker is declared lost
-  double heartbeat = 1;        ///< rank 0 tells waiting workers it is alive this often
+  PeerTiming timing;           ///< silence after which a worker is declared lost, heartbeats
   bool histogram = false;
   std::int64_t start = 0;      ///< index of this start in the run's history (for lost ranks)
   /// Target duration of a worker's batch (Scheduler::Pacing); default: the scheduler's
@@ -44,9 +46,9 @@ class Dispatcher {
   void on_message(int source, int tag, const std::vector<std::uint64_t>& words, double now);
   /// MPI reported an error for `rank`, or a message to or from it never completed.
   void on_peer_failed(int rank, const std::string& why, double now);
-  /// Deadlines and heartbeats. Time rank 0 spent away from the loop (a long checkpoint
-  /// write) is not held against the workers.
-  void tick(double now);
+  /// Deadlines and heartbeats (Peers::on_time): silent workers are declared lost. Time
+  /// rank 0 spent away from the loop (a long computation) is not held against them.
+  void on_time(double now);
   /// Stop handing out work: replies become "stop now"; the run ends once the living
   /// workers have said goodbye.
   void stop(const std::string& reason);
@@ -63,22 +65,15 @@ class Dispatcher {
   [[nodiscard]] bool stopping() const { return stopping_; }
   [[nodiscard]] const std::string& stop_reason() const { return stop_reason_; }
   [[nodiscard]] bool any_lost() const { return !record_.lost.empty(); }
-  [[nodiscard]] bool lost(int rank) const { return workers_[std::size_t(rank)].lost; }
+  [[nodiscard]] bool lost(int rank) const { return peers_.lost(rank); }
   [[nodiscard]] std::uint64_t done_draws() const { return done_draws_; }
-  /// Living workers that have not said goodbye (they get the final word).
-  [[nodiscard]] std::vector<int> living_workers() const;
+  /// Who is alive and what rank 0 owes them (heartbeats while it writes, the final word).
+  [[nodiscard]] const Peers& peers() const { return peers_; }
+  [[nodiscard]] Peers& peers() { return peers_; }
 
   [[nodiscard]] std::vector<Outgoing> take_outgoing() { return std::exchange(outgoing_, {}); }
 
  private:
-  struct Worker {
-    double last_heard = 0;
-    double last_told = 0;           // last message we sent it
-    std::deque<Batch> outstanding;  // assigned, results not yet in, oldest first
-    bool said_bye = false;
-    bool lost = false;
-    bool started = false;           // has sent anything at all
-  };
   void handle_results(int source, const std::vector<std::uint64_t>& words, double now);
   void absorb(const BatchResult& result);
   void reply(int worker, double now);
@@ -88,10 +83,10 @@ class Dispatcher {
   io::RunRecord& record_;
   DispatchOptions options_;
   Scheduler scheduler_;
-  std::vector<Worker> workers_;  // index = rank; [0] unused
+  Peers peers_;
+  std::vector<std::deque<Batch>> outstanding_;  // per rank: assigned, results not yet in, oldest first
   std::vector<Outgoing> outgoing_;
   double start_;
-  double last_tick_;
   bool stopping_ = false;
   std::string stop_reason_;
   std::uint64_t span_ = 0;

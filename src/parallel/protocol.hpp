@@ -16,7 +16,7 @@
 namespace tally::parallel::protocol {
 
 /// Message tags of run and verify, one space (MPI tags under MPI; plain numbers in
-/// unit tests). kFinal and kHeartbeat serve both; a job carries only one of the two.
+/// unit tests). kFinal and kHeartbeat belong to both; a job carries only one of the two.
 enum Tag : int {
   kResult = 1,     ///< worker → 0: results of one batch (maybe none) and a request for one more
   kAssign = 2,     ///< 0 → worker: one batch, or none with a reason
@@ -42,10 +42,10 @@ inline std::vector<std::uint64_t> encode_text(const std::string& text, std::vect
   return head;
 }
 /// Reads text encoded at word `at`; empty when malformed.
-inline std::string decode_text(const std::vector<std::uint64_t>& w, std::size_t at = 0) {
-  if (at >= w.size() || w[at] > 8 * (w.size() - at - 1)) return {};
-  std::string text(w[at], '\0');
-  for (std::size_t i = 0; i < text.size(); ++i) text[i] = char((w[at + 1 + i / 8] >> (8 * (i % 8))) & 0xff);
+inline std::string decode_text(const std::vector<std::uint64_t>& words, std::size_t at = 0) {
+  if (at >= words.size() || words[at] > 8 * (words.size() - at - 1)) return {};
+  std::string text(words[at], '\0');
+  for (std::size_t i = 0; i < text.size(); ++i) text[i] = char((words[at + 1 + i / 8] >> (8 * (i % 8))) & 0xff);
   return text;
 }
 
@@ -67,13 +67,13 @@ inline std::vector<std::uint64_t> encode_runs(std::span<const core::ChunkId> ids
 }
 /// Decodes runs at word `at` (moved past them); nullopt when malformed, not ascending,
 /// or naming more than `limit` ids or an id ≥ `limit`.
-inline std::optional<std::vector<core::ChunkId>> decode_runs(const std::vector<std::uint64_t>& w, std::size_t& at,
+inline std::optional<std::vector<core::ChunkId>> decode_runs(const std::vector<std::uint64_t>& words, std::size_t& at,
                                                              std::uint64_t limit) {
-  if (at >= w.size() || w[at] > (w.size() - at - 1) / 2) return std::nullopt;
-  const std::uint64_t runs = w[at];
+  if (at >= words.size() || words[at] > (words.size() - at - 1) / 2) return std::nullopt;
+  const std::uint64_t runs = words[at];
   std::uint64_t total = 0, next = 0;
   for (std::uint64_t r = 0; r < runs; ++r) {
-    const std::uint64_t first = w[at + 1 + 2 * r], count = w[at + 2 + 2 * r];
+    const std::uint64_t first = words[at + 1 + 2 * r], count = words[at + 2 + 2 * r];
     if (count == 0 || first < next || first >= limit || count > limit - first || count > limit - total)
       return std::nullopt;
     next = first + count;
@@ -82,7 +82,7 @@ inline std::optional<std::vector<core::ChunkId>> decode_runs(const std::vector<s
   std::vector<core::ChunkId> ids;
   ids.reserve(total);
   for (std::uint64_t r = 0; r < runs; ++r)
-    for (std::uint64_t i = 0; i < w[at + 2 + 2 * r]; ++i) ids.push_back(w[at + 1 + 2 * r] + i);
+    for (std::uint64_t i = 0; i < words[at + 2 + 2 * r]; ++i) ids.push_back(words[at + 1 + 2 * r] + i);
   at += 1 + 2 * runs;
   return ids;
 }
@@ -93,9 +93,9 @@ struct Final {
   bool skip_finalize = false;  ///< a peer was lost: MPI_Finalize could wait on it forever
 };
 inline std::vector<std::uint64_t> encode(const Final& f) { return {std::uint64_t(f.code), f.skip_finalize ? 1u : 0u}; }
-inline Final decode_final(const std::vector<std::uint64_t>& w) {
-  if (w.size() != 2) return {};
-  return {int(w[0]), w[1] != 0};
+inline Final decode_final(const std::vector<std::uint64_t>& words) {
+  if (words.size() != 2) return {};
+  return {int(words[0]), words[1] != 0};
 }
 
 /// Why an assignment carries no chunks.
@@ -109,9 +109,9 @@ struct Assign {
 inline std::vector<std::uint64_t> encode(const Assign& a) {
   return {a.batch.first, a.batch.count, std::uint64_t(a.reason)};
 }
-inline Assign decode_assign(const std::vector<std::uint64_t>& w) {
-  if (w.size() != 3) return {{}, NoWork::kStopNow};
-  return {{w[0], w[1]}, NoWork(w[2])};
+inline Assign decode_assign(const std::vector<std::uint64_t>& words) {
+  if (words.size() != 3) return {{}, NoWork::kStopNow};
+  return {{words[0], words[1]}, NoWork(words[2])};
 }
 
 /// Words per chunk in a result: the 128-bit sum (low word, high word) and missing.
@@ -120,36 +120,36 @@ inline constexpr std::size_t kWordsPerChunk = 3;
 /// Results of one batch: [first, count, (sum low, sum high, missing) per chunk, and with
 /// a histogram first_task, cells, counts…]. An empty batch is a plain request.
 inline std::vector<std::uint64_t> encode(const BatchResult& r) {
-  std::vector<std::uint64_t> w{r.batch.first, r.batch.count};
-  w.reserve(2 + kWordsPerChunk * r.sums.size() + (r.histogram.empty() ? 0 : 2 + r.histogram.size()));
+  std::vector<std::uint64_t> words{r.batch.first, r.batch.count};
+  words.reserve(2 + kWordsPerChunk * r.sums.size() + (r.histogram.empty() ? 0 : 2 + r.histogram.size()));
   for (const auto& s : r.sums) {
-    w.push_back(std::uint64_t(core::u128(s.sum)));
-    w.push_back(std::uint64_t(core::u128(s.sum) >> 64));
-    w.push_back(s.missing);
+    words.push_back(std::uint64_t(core::u128(s.sum)));
+    words.push_back(std::uint64_t(core::u128(s.sum) >> 64));
+    words.push_back(s.missing);
   }
   if (!r.histogram.empty()) {
-    w.push_back(r.first_task);
-    w.push_back(r.histogram.size());
-    for (auto count : r.histogram) w.push_back(std::uint64_t(count));
+    words.push_back(r.first_task);
+    words.push_back(r.histogram.size());
+    for (auto count : r.histogram) words.push_back(std::uint64_t(count));
   }
-  return w;
+  return words;
 }
 
 /// Decodes a result message; false when it is malformed.
-inline bool decode(const std::vector<std::uint64_t>& w, BatchResult& r) {
-  if (w.size() < 2 || w[1] > (w.size() - 2) / kWordsPerChunk) return false;
-  r.batch = {w[0], w[1]};
+inline bool decode(const std::vector<std::uint64_t>& words, BatchResult& r) {
+  if (words.size() < 2 || words[1] > (words.size() - 2) / kWordsPerChunk) return false;
+  r.batch = {words[0], words[1]};
   std::size_t at = 2;
   r.sums.resize(r.batch.count);
   for (auto& s : r.sums) {
-    s = {core::i128((core::u128(w[at + 1]) << 64) | w[at]), w[at + 2]};
+    s = {core::i128((core::u128(words[at + 1]) << 64) | words[at]), words[at + 2]};
     at += kWordsPerChunk;
   }
   r.histogram.clear();
-  if (at == w.size()) return true;
-  if (w.size() - at < 2 || w[at + 1] != w.size() - at - 2) return false;
-  r.first_task = w[at];
-  r.histogram.assign(w.begin() + std::ptrdiff_t(at + 2), w.end());
+  if (at == words.size()) return true;
+  if (words.size() - at < 2 || words[at + 1] != words.size() - at - 2) return false;
+  r.first_task = words[at];
+  r.histogram.assign(words.begin() + std::ptrdiff_t(at + 2), words.end());
   return true;
 }
 
@@ -157,10 +157,10 @@ inline bool decode(const std::vector<std::uint64_t>& w, BatchResult& r) {
 inline std::vector<std::uint64_t> encode(const io::RankTiming& t, std::uint64_t draws) {
   return {std::uint64_t(t.chunks), std::bit_cast<std::uint64_t>(t.busy_seconds), draws};
 }
-inline io::RankTiming decode_timing(const std::vector<std::uint64_t>& w) {
-  if (w.size() != 3) return {};
-  const double busy = std::bit_cast<double>(w[1]);
-  return {std::int64_t(w[0]), busy, busy > 0 ? double(w[2]) / busy : 0.0};
+inline io::RankTiming decode_timing(const std::vector<std::uint64_t>& words) {
+  if (words.size() != 3) return {};
+  const double busy = std::bit_cast<double>(words[1]);
+  return {std::int64_t(words[0]), busy, busy > 0 ? double(words[2]) / busy : 0.0};
 }
 
 }  // namespace tally::parallel::protocol

@@ -13,6 +13,7 @@
 #include "parallel/backoff.hpp"
 #include "parallel/beside.hpp"
 #include "parallel/protocol.hpp"
+#include "parallel/rank_zero_link.hpp"
 
 namespace tally::parallel {
 
@@ -39,155 +40,116 @@ std::pair<std::size_t, std::size_t> replay_share(std::size_t n, int rank, int ra
   return {at(r), at(r + 1)};
 }
 
-struct ReplayCoordinator::Worker {
-  int rank = 0;
-  std::size_t begin = 0, end = 0;  ///< its share of the selection
-  std::size_t received = 0;        ///< sums received so far (they arrive in order)
-  double last_heard = 0;
-  bool heard = false;              ///< any word yet (until then the start-up allowance applies)
-  bool lost = false;               ///< failed or silent: never waited on again
-  bool gave_up = false;            ///< said it cannot replay (kTrouble), but is alive
-  [[nodiscard]] bool done() const { return lost || gave_up || received == end - begin; }
-};
+ReplayCoordinator::ReplayCoordinator(Transport& transport, const Clock& clock, int ranks, ReplaySettings settings)
+    : transport_(transport),
+      clock_(clock),
+      settings_(std::move(settings)),
+      // A worker opens the file before its first word: the start-up allowance applies.
+      peers_(ranks, settings_.timing(), clock.now(), true),
+      shares_(std::size_t(std::max(ranks, 1))) {}
 
-ReplayCoordinator::ReplayCoordinator(const mpi::Session& session, ReplaySettings settings)
-    : session_(session), settings_(std::move(settings)),
-      transport_(session.comm(), clock_, settings_.timing()) {
-  for (int r = 1; r < session_.size(); ++r) workers_.push_back({r});
-  last_told_ = clock_.now();
+bool ReplayCoordinator::share_done(int rank) const {
+  const Share& share = shares_[std::size_t(rank)];
+  return peers_.lost(rank) || share.gave_up || share.received == share.end - share.begin;
 }
 
-ReplayCoordinator::~ReplayCoordinator() = default;
-
-void ReplayCoordinator::heartbeat_if_due() {
-  if (clock_.now() - last_told_ < settings_.timing().heartbeat()) return;
-  for (const auto& w : workers_)
-    if (!w.lost) transport_.send(w.rank, kHeartbeat, {});
-  last_told_ = clock_.now();
+void ReplayCoordinator::give_up_on(int rank, const std::string& note) {
+  if (!peers_.declare_lost(rank)) return;
+  transport_.abandon(rank);
+  notes_.push_back(note);
 }
 
-/// Takes every waiting message, fails peers that failed or fell silent, keeps the
-/// workers' waits alive. `out` receives sums at their place in the selection.
-void ReplayCoordinator::service(std::span<core::ChunkSum> out) {
-  auto worker_of = [&](int rank) -> Worker* {
-    return rank >= 1 && rank <= int(workers_.size()) ? &workers_[std::size_t(rank - 1)] : nullptr;
-  };
+void ReplayCoordinator::answer_workers(std::span<core::ChunkSum> out) {
   while (auto m = transport_.poll()) {
-    Worker* w = worker_of(m->source);
-    if (w == nullptr || w->lost) continue;
-    w->heard = true;
-    w->last_heard = clock_.now();
+    const int rank = m->source;
+    if (rank <= 0 || rank >= peers_.ranks() || peers_.lost(rank)) continue;
+    peers_.heard(rank, clock_.now());
+    Share& share = shares_[std::size_t(rank)];
     if (m->tag == kTrouble) {
-      w->gave_up = true;
-      notes_.push_back(fmt::format("rank {} could not replay its share ({}); rank 0 replayed it",
-                                   w->rank, protocol::decode_text(m->words)));
+      share.gave_up = true;
+      notes_.push_back(fmt::format("rank {} could not replay its share ({}); rank 0 replayed it", rank,
+                                   protocol::decode_text(m->words)));
     } else if (m->tag == kSums) {
       const auto& x = m->words;
-      const std::size_t share = w->end - w->begin;
-      if (x.size() < 2 || x[0] != w->received || x[1] > share - w->received ||
+      const std::size_t size = share.end - share.begin;
+      if (x.size() < 2 || x[0] != share.received || x[1] > size - share.received ||
           x.size() != 2 + protocol::kWordsPerChunk * x[1]) {
-        w->lost = true;
-        notes_.push_back(fmt::format("rank {} sent malformed sums; rank 0 replayed its share", w->rank));
+        give_up_on(rank, fmt::format("rank {} sent malformed sums; rank 0 replayed its share", rank));
         continue;
       }
       for (std::size_t i = 0; i < x[1]; ++i) {
         const std::size_t at = 2 + protocol::kWordsPerChunk * i;
-        out[w->begin + w->received + i] = {core::i128((core::u128(x[at + 1]) << 64) | x[at]), x[at + 2]};
+        out[share.begin + share.received + i] = {core::i128((core::u128(x[at + 1]) << 64) | x[at]), x[at + 2]};
       }
-      w->received += x[1];
+      share.received += x[1];
     }
+    // A worker whose share is done owes nothing more: it waits (heartbeating) for the final word.
+    if (share_done(rank)) peers_.said_goodbye(rank);
   }
   for (const auto& f : transport_.failures())
-    if (Worker* w = worker_of(f.rank); w != nullptr && !w->lost) {
-      w->lost = true;
-      transport_.abandon(w->rank);
-      notes_.push_back(fmt::format("rank {} was lost ({}); rank 0 replayed its share", w->rank, f.why));
-    }
-  const double now = clock_.now();
-  for (auto& w : workers_) {
-    if (w.done()) continue;
-    const double allowed = w.heard ? settings_.peer_timeout : settings_.timing().startup_allowance();
-    if (now - w.last_heard > allowed) {
-      w.lost = true;
-      transport_.abandon(w.rank);
-      notes_.push_back(fmt::format("rank {} was silent for {:.0f} s; rank 0 replayed its share", w.rank,
-                                   now - w.last_heard));
-    }
-  }
-  heartbeat_if_due();
+    if (f.rank > 0 && f.rank < peers_.ranks())
+      give_up_on(f.rank, fmt::format("rank {} was lost ({}); rank 0 replayed its share", f.rank, f.why));
+  const auto due = peers_.on_time(clock_.now());
+  for (const auto& silent : due.silent)
+    give_up_on(silent.rank, fmt::format("rank {} was silent for {:.0f} s; rank 0 replayed its share", silent.rank,
+                                        silent.seconds));
+  for (int rank : due.heartbeats) transport_.send(rank, kHeartbeat, {});
 }
 
 void ReplayCoordinator::replay(const core::Kernel& kernel, std::uint64_t ledger_size,
                                std::span<const core::ChunkId> ids, std::span<core::ChunkSum> out) {
-  const int ranks = session_.size();
-  const double now = clock_.now();
+  const int ranks = peers_.ranks();
   const std::string fingerprint = kernel.config().fingerprint();
-  for (auto& w : workers_) {
-    if (w.lost) continue;
-    std::tie(w.begin, w.end) = replay_share(ids.size(), w.rank, ranks);
-    w.received = 0;
-    w.gave_up = false;
-    w.last_heard = now;
+  for (int rank = 1; rank < ranks; ++rank) {
+    if (peers_.lost(rank)) continue;
+    Share& share = shares_[std::size_t(rank)];
+    std::tie(share.begin, share.end) = replay_share(ids.size(), rank, ranks);
+    share.received = 0;
+    share.gave_up = false;
+    peers_.expect(rank);
     // Runs of consecutive ids, not the ids: `--all` on a ledger of any size is one run.
-    auto words = protocol::encode_runs(ids.subspan(w.begin, w.end - w.begin), {ledger_size});
-    transport_.send(w.rank, kShare, protocol::encode_text(fingerprint, std::move(words)));
+    auto words = protocol::encode_runs(ids.subspan(share.begin, share.end - share.begin), {ledger_size});
+    transport_.send(rank, kShare, protocol::encode_text(fingerprint, std::move(words)));
+    peers_.told(rank, clock_.now());
+    if (share_done(rank)) peers_.said_goodbye(rank);  // an empty share
   }
-  last_told_ = now;
   // Rank 0's own share, answering the workers between pieces.
   const auto [begin, end] = replay_share(ids.size(), 0, ranks);
   const core::Kernel::BetweenPieces between = [&] {
-    service(out);
+    answer_workers(out);
     return true;
   };
   (void)kernel.sum_chunks(ids.subspan(begin, end - begin), out.subspan(begin, end - begin), settings_.threads, between);
-  for (int round = 0; !std::all_of(workers_.begin(), workers_.end(), [](const Worker& w) { return w.done(); });
-       idle_pause(round))
-    service(out);
+  auto all_done = [&] {
+    for (int rank = 1; rank < ranks; ++rank)
+      if (!share_done(rank)) return false;
+    return true;
+  };
+  for (int round = 0; !all_done(); idle_pause(round)) answer_workers(out);
   // Whatever a worker did not deliver, rank 0 computes: the report never lacks a chunk.
-  for (auto& w : workers_) {
-    if (w.received == w.end - w.begin) continue;
-    const std::size_t from = w.begin + w.received;
-    (void)kernel.sum_chunks(ids.subspan(from, w.end - from), out.subspan(from, w.end - from), settings_.threads,
-                            between);
-    w.received = w.end - w.begin;
+  for (int rank = 1; rank < ranks; ++rank) {
+    Share& share = shares_[std::size_t(rank)];
+    if (share.received == share.end - share.begin) continue;
+    const std::size_t from = share.begin + share.received;
+    (void)kernel.sum_chunks(ids.subspan(from, share.end - from), out.subspan(from, share.end - from),
+                            settings_.threads, between);
+    share.received = share.end - share.begin;
   }
 }
 
 bool ReplayCoordinator::finish(int code) {
-  bool any_lost = false;
-  for (const auto& w : workers_) any_lost = any_lost || w.lost;
-  for (const auto& w : workers_)
-    if (!w.lost) transport_.send(w.rank, kFinal, protocol::encode(protocol::Final{code, any_lost}));
-  (void)transport_.drain(settings_.peer_timeout);  // a worker that cannot take it is gone
+  const bool any_lost = peers_.any_lost();
+  send_final_word(transport_, peers_, protocol::Final{code, any_lost}, settings_.peer_timeout);
   return any_lost;
 }
 
-ReplayEnd serve_replay(const mpi::Session& session, const ReplaySettings& s) {
-  const SteadyClock clock;
-  MpiTransport transport(session.comm(), clock, s.timing());
-  double last_heard = clock.now(), last_told = last_heard;
-  double allowed = s.timing().startup_allowance();  // rank 0 is reading and checking the file
-  auto send = [&](int tag, std::vector<std::uint64_t> words) {
-    transport.send(0, tag, std::move(words));
-    last_told = clock.now();
-  };
-  // The next message from rank 0 other than a heartbeat, if one is waiting.
-  auto poll = [&]() -> std::optional<Message> {
-    for (const auto& f : transport.failures())
-      throw Error(ExitCode::kFailure, fmt::format("lost rank 0 ({}); giving up", f.why));
-    while (auto m = transport.poll(0)) {
-      last_heard = clock.now();
-      if (m->tag != kHeartbeat) return m;
-    }
-    if (clock.now() - last_heard > allowed)
-      throw Error(ExitCode::kFailure,
-                  fmt::format("no word from rank 0 for {:.0f} s; giving up", clock.now() - last_heard));
-    if (clock.now() - last_told >= s.timing().heartbeat()) send(kHeartbeat, {});
-    return std::nullopt;
-  };
-  auto wait = [&] {
-    for (int round = 0;; idle_pause(round))
-      if (auto m = poll()) return *m;
+ReplayEnd run_replay_worker(Transport& transport, const Clock& clock, const ReplaySettings& s) {
+  RankZeroLink link(transport, clock, s.timing(), true);  // rank 0 is reading and checking the file
+  // The next message from rank 0 other than a heartbeat, if one is waiting; meanwhile
+  // rank 0 hears that this worker is alive.
+  auto poll = [&] {
+    link.heartbeat_if_due();
+    return link.poll();
   };
   auto end_from = [&](const Message& m) -> ReplayEnd {
     if (m.tag != kFinal) throw Error(ExitCode::kFailure, fmt::format("unexpected message tag {} from rank 0", m.tag));
@@ -195,18 +157,17 @@ ReplayEnd serve_replay(const mpi::Session& session, const ReplaySettings& s) {
     return {f.code, f.skip_finalize};
   };
 
-  Message first = wait();
-  allowed = s.peer_timeout;
+  Message first = link.wait();
   if (first.tag != kShare) return end_from(first);  // nothing to replay (the file failed early)
-  const auto& w = first.words;
+  const auto& share_words = first.words;
   std::size_t after_ids = 1;
-  const auto share = w.empty() ? std::nullopt : protocol::decode_runs(w, after_ids, w[0]);
+  const auto share = share_words.empty() ? std::nullopt : protocol::decode_runs(share_words, after_ids, share_words[0]);
   if (!share) throw Error(ExitCode::kFailure, "malformed share from rank 0");
   const std::vector<core::ChunkId>& ids = *share;
-  const std::string fingerprint = protocol::decode_text(w, after_ids);
+  const std::string fingerprint = protocol::decode_text(share_words, after_ids);
   if (ids.empty()) {  // fewer chunks than ranks: nothing to open or replay
-    const ReplayEnd end = end_from(wait());
-    (void)transport.drain(s.peer_timeout);
+    const ReplayEnd end = end_from(link.wait());
+    link.drain(s.peer_timeout);
     return end;
   }
 
@@ -225,9 +186,9 @@ ReplayEnd serve_replay(const mpi::Session& session, const ReplaySettings& s) {
       // Another file under the same name (a node's own copy) must not be replayed: its
       // sums would make rank 0 report a correct file as altered.
       const auto& ledger = file.record.ledger;
-      if (ledger.size() != w[0] || ledger.config().fingerprint() != fingerprint)
+      if (ledger.size() != share_words[0] || ledger.config().fingerprint() != fingerprint)
         return {std::nullopt, fmt::format("its {} is another file ({} chunks, configuration {}; rank 0's: {} chunks, {})",
-                                          s.file.string(), ledger.size(), ledger.config().fingerprint(), w[0],
+                                          s.file.string(), ledger.size(), ledger.config().fingerprint(), share_words[0],
                                           fingerprint)};
       return {ledger.config(), {}};
     } catch (const std::exception& e) {
@@ -236,7 +197,7 @@ ReplayEnd serve_replay(const mpi::Session& session, const ReplaySettings& s) {
   }, [&] {
     if (!early) early = poll();
   });
-  if (!opened.config) send(kTrouble, protocol::encode_text(opened.trouble));
+  if (!opened.config) link.send(kTrouble, protocol::encode_text(opened.trouble));
   std::optional<core::Kernel> kernel;
   if (opened.config && !early) kernel.emplace(*opened.config);
   if (kernel) {
@@ -257,11 +218,11 @@ ReplayEnd serve_replay(const mpi::Session& session, const ReplaySettings& s) {
         words.push_back(std::uint64_t(core::u128(x.sum) >> 64));
         words.push_back(x.missing);
       }
-      send(kSums, std::move(words));
+      link.send(kSums, std::move(words));
     }
   }
-  const ReplayEnd end = end_from(early ? *early : wait());
-  (void)transport.drain(s.peer_timeout);
+  const ReplayEnd end = end_from(early ? *early : link.wait());
+  link.drain(s.peer_timeout);
   return end;
 }
 

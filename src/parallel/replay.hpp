@@ -19,8 +19,8 @@
 #include "core/types.hpp"
 #include "io/file_locking.hpp"
 #include "parallel/clock.hpp"
-#include "parallel/mpi.hpp"
 #include "parallel/peer_timing.hpp"
+#include "parallel/peers.hpp"
 #include "parallel/transport.hpp"
 
 namespace tally::parallel {
@@ -38,37 +38,44 @@ struct ReplaySettings {
 /// contiguous, sizes differing by at most one, in rank order.
 [[nodiscard]] std::pair<std::size_t, std::size_t> replay_share(std::size_t n, int rank, int ranks);
 
-/// Rank 0's side.
+/// Rank 0's side. Who is alive and what rank 0 owes them is Peers' (src/parallel/peers.hpp,
+/// shared with the run's Dispatcher); the shares are this class's own.
 class ReplayCoordinator {
  public:
-  ReplayCoordinator(const mpi::Session& session, ReplaySettings settings);
-  ~ReplayCoordinator();
-  ReplayCoordinator(const ReplayCoordinator&) = delete;
-  ReplayCoordinator& operator=(const ReplayCoordinator&) = delete;
+  /// `ranks` counts rank 0 too; `transport` and `clock` outlive this object.
+  ReplayCoordinator(Transport& transport, const Clock& clock, int ranks, ReplaySettings settings);
 
   /// Sums the chunks `ids` (sorted) into `out`, over every rank; `ledger_size` (the
   /// file's chunk count) lets a worker check it opened the same file. Bit for bit what
   /// kernel.sum_chunks(ids, out, threads) gives on one process.
   void replay(const core::Kernel& kernel, std::uint64_t ledger_size, std::span<const core::ChunkId> ids,
               std::span<core::ChunkSum> out);
-  /// Tells every worker the exit code (bounded); true when a worker was lost and
+  /// Tells every living worker the exit code (bounded); true when a worker was lost and
   /// MPI_Finalize could wait on it forever.
   [[nodiscard]] bool finish(int code);
   /// What happened to workers that did not do their share (for stderr).
   [[nodiscard]] const std::vector<std::string>& notes() const { return notes_; }
+  [[nodiscard]] const Peers& peers() const { return peers_; }
 
  private:
-  struct Worker;
-  void service(std::span<core::ChunkSum> out);
-  void heartbeat_if_due();
+  /// A worker's share of the selection and how much of it has come back.
+  struct Share {
+    std::size_t begin = 0, end = 0;
+    std::size_t received = 0;  ///< sums received so far (they arrive in order)
+    bool gave_up = false;      ///< said it cannot replay (kTrouble), but is alive
+  };
+  [[nodiscard]] bool share_done(int rank) const;
+  /// The message pump: takes every waiting message (sums land at their place in `out`),
+  /// gives up on workers that failed or fell silent, keeps the workers' waits alive.
+  void answer_workers(std::span<core::ChunkSum> out);
+  void give_up_on(int rank, const std::string& note);
 
-  const mpi::Session& session_;
+  Transport& transport_;
+  const Clock& clock_;
   ReplaySettings settings_;
-  SteadyClock clock_;
-  MpiTransport transport_;
-  std::vector<Worker> workers_;
+  Peers peers_;
+  std::vector<Share> shares_;  // index = rank; [0] is rank 0's own
   std::vector<std::string> notes_;
-  double last_told_ = 0;
 };
 
 /// A worker's side: waits for its share (or the end), replays it, returns the exit code
@@ -77,6 +84,6 @@ struct ReplayEnd {
   int code = 1;
   bool skip_finalize = false;
 };
-[[nodiscard]] ReplayEnd serve_replay(const mpi::Session& session, const ReplaySettings& settings);
+[[nodiscard]] ReplayEnd run_replay_worker(Transport& transport, const Clock& clock, const ReplaySettings& settings);
 
 }  // namespace tally::parallel

@@ -18,7 +18,9 @@
 #include "parallel/coordinator.hpp"
 #include "parallel/memory_budget.hpp"
 #include "parallel/mpi.hpp"
+#include "parallel/peers.hpp"
 #include "parallel/protocol.hpp"
+#include "parallel/rank_zero_link.hpp"
 #include "parallel/transport.hpp"
 #include "parallel/worker.hpp"
 
@@ -68,7 +70,7 @@ io::RunRecord prepare(const RunSettings& s, const io::CheckpointStore& store, st
     throw Error(ExitCode::kCheckpoint,
                 fmt::format("checkpoint {} was written {} --histogram; run with the same choice",
                             loaded->source.string(), s.histogram ? "without" : "with"));
-  for (auto& w : loaded->warnings) notes.push_back(std::move(w));
+  for (auto& warning : loaded->warnings) notes.push_back(std::move(warning));
   record = std::move(loaded->record);
   record.restarts += 1;
   notes.push_back(fmt::format("resumed from {} ({} of {} chunks done, restart {})", loaded->source.string(),
@@ -139,13 +141,6 @@ ExitCode finish(const RunSettings& s, const io::CheckpointStore& store, io::RunR
   return ExitCode::kOk;
 }
 
-/// Tells every living worker how to end, and waits (bounded) until they have it.
-void send_final(Transport& transport, const std::vector<int>& workers, protocol::Final final_word,
-                double bound) {
-  for (int r : workers) transport.send(r, protocol::kFinal, protocol::encode(final_word));
-  (void)transport.drain(bound);  // a worker that cannot take it is gone: nothing to wait for
-}
-
 }  // namespace
 
 RunOutcome run_local(const RunSettings& s) {
@@ -169,26 +164,16 @@ RunOutcome run_mpi(const RunSettings& s, mpi::Session& session) {
   MpiTransport transport(session.comm(), clock, s.timing());
   RunOutcome out;
   if (session.rank() != 0) {
-    transport.send(0, protocol::kHello, protocol::encode_text(host_name()));
     // The verdict: [code, message]. Rank 0 may be stopped or dead: wait a bounded time,
     // the start-up allowance until its first word, then --peer-timeout since its last
     // (it heartbeats while it loads a checkpoint of any size).
-    double last_heard = clock.now(), allowed = s.timing().startup_allowance();
-    std::optional<Message> verdict;
-    for (int round = 0; !verdict; idle_pause(round)) {
-      while ((verdict = transport.poll(0)) && verdict->tag == protocol::kHeartbeat) {
-        last_heard = clock.now();
-        allowed = s.timing().silence;
-        verdict.reset();
-      }
-      if (verdict) break;
-      if (!transport.failures().empty() || clock.now() - last_heard > allowed)
-        throw Error(ExitCode::kFailure, "no start-up word from the coordinator (rank 0); giving up");
-    }
-    if (verdict->tag != protocol::kVerdict || verdict->words.empty())
+    RankZeroLink link(transport, clock, s.timing(), true);
+    link.send(protocol::kHello, protocol::encode_text(host_name()));
+    const Message verdict = link.wait();
+    if (verdict.tag != protocol::kVerdict || verdict.words.empty())
       throw Error(ExitCode::kFailure, "unexpected first message from the coordinator");
-    if (const auto code = ExitCode(int(verdict->words[0])); code != ExitCode::kOk)
-      throw Error(code, protocol::decode_text(verdict->words, 1));
+    if (const auto code = ExitCode(int(verdict.words[0])); code != ExitCode::kOk)
+      throw Error(code, protocol::decode_text(verdict.words, 1));
     const WorkerEnd end = run_worker(s, transport, clock);
     out.code = end.code;
     out.skip_finalize = end.skip_finalize;
@@ -200,22 +185,16 @@ RunOutcome run_mpi(const RunSettings& s, mpi::Session& session) {
   io::RunLock lock;  // released last, after the results file is in place
   ExitCode verdict = ExitCode::kOk;
   std::string message;
-  std::vector<int> workers;
-  for (int r = 1; r < session.size(); ++r) workers.push_back(r);
   // Loading a large checkpoint takes seconds: it runs on a helper thread while this one
   // tells the waiting workers that rank 0 is alive.
-  double last_told = -1e300;
+  Peers waiting(session.size(), s.timing(), clock.now());
   try {
-    record = run_beside([&] { return prepare(s, store, out.notes, lock); }, [&] {
-      if (clock.now() - last_told < s.timing().heartbeat()) return;
-      for (int r : workers) transport.send(r, protocol::kHeartbeat, {});
-      last_told = clock.now();
-    });
+    record = run_beside_peers([&] { return prepare(s, store, out.notes, lock); }, transport, waiting, clock, [] {});
   } catch (const Error& e) {
     verdict = e.code();
     message = e.what();
   }
-  for (int r : workers) transport.send(r, protocol::kVerdict, protocol::encode_text(message, {std::uint64_t(verdict)}));
+  for (int r : waiting.living()) transport.send(r, protocol::kVerdict, protocol::encode_text(message, {std::uint64_t(verdict)}));
   if (verdict != ExitCode::kOk) {
     (void)transport.drain(s.peer_timeout);
     throw Error(verdict, message);
@@ -229,13 +208,13 @@ RunOutcome run_mpi(const RunSettings& s, mpi::Session& session) {
     code = coordinator.run();
   } catch (...) {
     // Unexpected on rank 0: tell the workers to end rather than leave them waiting.
-    send_final(transport, coordinator.dispatch().living_workers(), {int(ExitCode::kFailure), true}, 1.0);
+    send_final_word(transport, coordinator.dispatch().peers(), {int(ExitCode::kFailure), true}, 1.0);
     throw;
   }
   out.skip_finalize = coordinator.dispatch().any_lost();
   // Workers hold nothing the files need: they end now, rank 0 writes. Rank 0's exit code
   // and the file's status are the run's verdict (docs/fault-tolerance.md).
-  send_final(transport, coordinator.dispatch().living_workers(), {int(code), out.skip_finalize}, s.peer_timeout);
+  send_final_word(transport, coordinator.dispatch().peers(), {int(code), out.skip_finalize}, s.peer_timeout);
   if (code == ExitCode::kStopped) out.notes.push_back("stopped by " + coordinator.stop_reason());
   for (const auto& lost : record->lost)
     out.notes.push_back(fmt::format("rank {} on {} was lost ({}); its {} chunk(s) were recomputed by the others",

@@ -6,6 +6,7 @@
 #include "parallel/backoff.hpp"
 #include "parallel/batch.hpp"
 #include "parallel/protocol.hpp"
+#include "parallel/rank_zero_link.hpp"
 #include "parallel/signals.hpp"
 
 namespace tally::parallel {
@@ -13,56 +14,11 @@ namespace tally::parallel {
 namespace {
 constexpr int kRequestsInFlight = 2;  // one batch computing, one already on its way
 
-class CoordinatorLink {
- public:
-  CoordinatorLink(const RunSettings& s, Transport& transport, const Clock& clock)
-      : transport_(transport), clock_(clock), timeout_(s.peer_timeout),
-        heartbeat_(s.timing().heartbeat()), last_heard_(clock.now()), last_told_(last_heard_) {}
-
-  void send(protocol::Tag tag, std::vector<std::uint64_t> words) {
-    transport_.send(0, tag, std::move(words));
-    last_told_ = clock_.now();
-  }
-  /// The next message from rank 0 other than a heartbeat, if one is waiting.
-  std::optional<Message> poll() {
-    check_sends();
-    while (auto m = transport_.poll(0)) {
-      last_heard_ = clock_.now();
-      if (m->tag != protocol::kHeartbeat) return m;
-    }
-    if (clock_.now() - last_heard_ > timeout_)
-      throw Error(ExitCode::kFailure, fmt_silent());
-    return std::nullopt;
-  }
-  /// Waits for the next message from rank 0 (heartbeats keep the wait alive).
-  Message wait() {
-    for (int round = 0;; idle_pause(round)) {
-      if (auto m = poll()) return *m;
-      heartbeat_if_due();
-    }
-  }
-  void heartbeat_if_due() {
-    if (clock_.now() - last_told_ >= heartbeat_) send(protocol::kHeartbeat, {});
-  }
-
- private:
-  void check_sends() {
-    for (const auto& f : transport_.failures())
-      throw Error(ExitCode::kFailure, "lost the coordinator (rank 0): " + f.why + "; giving up");
-  }
-  std::string fmt_silent() const {
-    return "no message from the coordinator (rank 0) for " + std::to_string(int(clock_.now() - last_heard_)) +
-           " s; giving up";
-  }
-  Transport& transport_;
-  const Clock& clock_;
-  double timeout_, heartbeat_, last_heard_, last_told_;
-};
 }  // namespace
 
 WorkerEnd run_worker(const RunSettings& settings, Transport& transport, const Clock& clock) {
   const core::Kernel kernel(settings.config);
-  CoordinatorLink link(settings, transport, clock);
+  RankZeroLink link(transport, clock, settings.timing(), false);
   std::deque<Batch> queue;
   io::RankTiming timing;
   std::uint64_t draws = 0;

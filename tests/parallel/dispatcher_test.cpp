@@ -79,7 +79,7 @@ TEST(Dispatcher, EveryChunkOnceAcrossWorkersAndRankZero) {
     for (auto& [r, list] : assigns)
       for (auto& a : list)
         if (a.reason == protocol::NoWork::kNoMore && w.queued[r].empty()) d.on_message(r, protocol::kBye, {}, now);
-    d.tick(now);
+    d.on_time(now);
   }
   ASSERT_TRUE(d.finished());
   EXPECT_TRUE(record.ledger.complete());
@@ -91,7 +91,7 @@ TEST(Dispatcher, SilentWorkerIsLostAndItsBatchesGoToOthers) {
   const auto c = small_config();
   io::RunRecord record{core::Ledger(c)};
   DispatchOptions o;
-  o.peer_timeout = 5;
+  o.timing.silence = 5;
   Dispatcher d(record, 3, o, 0.0);
   FakeWorkers w(c);
   d.on_message(1, protocol::kHello, protocol::encode_text("node2"), 0.0);
@@ -105,12 +105,12 @@ TEST(Dispatcher, SilentWorkerIsLostAndItsBatchesGoToOthers) {
   double now = 0;
   for (; now < 4.9; now += 0.5) {
     d.on_message(2, protocol::kHeartbeat, {}, now);
-    d.tick(now);
+    d.on_time(now);
   }
   EXPECT_FALSE(d.lost(1));
   now = 5.5;
   d.on_message(2, protocol::kHeartbeat, {}, now);
-  d.tick(now);
+  d.on_time(now);
   ASSERT_TRUE(d.lost(1));
   ASSERT_EQ(record.lost.size(), 1u);
   EXPECT_EQ(record.lost[0].rank, 1);
@@ -162,7 +162,7 @@ TEST(Dispatcher, MpiFailureLosesTheWorkerAtOnce) {
   d.on_peer_failed(1, "MPI error sending to it", 0.1);
   EXPECT_TRUE(d.lost(1));
   EXPECT_EQ(record.lost.at(0).reason, "MPI error sending to it");
-  EXPECT_TRUE(d.living_workers().empty());
+  EXPECT_TRUE(d.peers().living().empty());
   // Rank 0 alone now computes everything, including what rank 1 held.
   while (auto own = d.next_own_batch(1000)) d.absorb_own(*compute_batch(w.kernel, *own, 1, false));
   EXPECT_TRUE(record.ledger.complete());
@@ -174,18 +174,18 @@ TEST(Dispatcher, RankZerosOwnAbsenceIsNotAWorkersSilence) {
   const auto c = small_config();
   io::RunRecord record{core::Ledger(c)};
   DispatchOptions o;
-  o.peer_timeout = 5;
+  o.timing.silence = 5;
   Dispatcher d(record, 2, o, 0.0);
   d.on_message(1, protocol::kResult, request(), 0.5);
-  d.tick(0.5);
-  d.tick(30.0);  // rank 0 spent 29.5 s writing a checkpoint: the worker could not be heard
+  d.on_time(0.5);
+  d.on_time(30.0);  // rank 0 spent 29.5 s writing a checkpoint: the worker could not be heard
   EXPECT_FALSE(d.lost(1));
   // Gaps between ticks longer than two heartbeats are excused (less those two), so the
   // worker's silence is counted from 28 s: lost once rank 0 has listened for 5 s more.
   double now = 30.0;
-  for (; now <= 32.9; now += 0.1) d.tick(now);
+  for (; now <= 32.9; now += 0.1) d.on_time(now);
   EXPECT_FALSE(d.lost(1));
-  for (; now <= 33.5; now += 0.1) d.tick(now);
+  for (; now <= 33.5; now += 0.1) d.on_time(now);
   EXPECT_TRUE(d.lost(1));
 }
 
@@ -193,14 +193,14 @@ TEST(Dispatcher, HeartbeatsGoToWaitingWorkers) {
   const auto c = small_config();
   io::RunRecord record{core::Ledger(c)};
   DispatchOptions o;
-  o.heartbeat = 1;
+  o.timing.silence = 10;  // heartbeats every second
   Dispatcher d(record, 3, o, 0.0);
   FakeWorkers w(c);
-  d.tick(0.5);
+  d.on_time(0.5);
   EXPECT_TRUE(w.deliver(d).empty());
   d.on_message(1, protocol::kHeartbeat, {}, 1.2);
   d.on_message(2, protocol::kHeartbeat, {}, 1.2);
-  d.tick(1.2);
+  d.on_time(1.2);
   const auto tags = w.deliver(d);
   EXPECT_EQ(tags.at(protocol::kHeartbeat * 100 + 1), 1);
   EXPECT_EQ(tags.at(protocol::kHeartbeat * 100 + 2), 1);

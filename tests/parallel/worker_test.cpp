@@ -1,8 +1,9 @@
-// The worker loop without MPI: a fake transport whose rank 0 is the real Dispatcher, and
-// a fake clock that moves on at every poll. The worker computes what it is given and
-// ends on rank 0's final word; a rank 0 that falls silent in the middle of a
-// multi-piece batch ends it with one Error (thrown between pieces inside an OpenMP
-// region, it must come out as an ordinary exception, not std::terminate).
+// The worker loop without MPI (its link to rank 0 is RankZeroLink): a fake transport
+// whose rank 0 is the real Dispatcher, and a fake clock that moves on at every poll. The
+// worker computes what it is given and ends on rank 0's final word; a rank 0 that falls
+// silent in the middle of a multi-piece batch ends it with one Error (thrown between
+// pieces inside an OpenMP region, it must come out as an ordinary exception, not
+// std::terminate).
 #include "parallel/worker.hpp"
 
 #include <gtest/gtest.h>
@@ -12,18 +13,12 @@
 #include "core/kernel.hpp"
 #include "parallel/dispatcher.hpp"
 #include "parallel/protocol.hpp"
+#include "fake_transport.hpp"
 
 namespace tally::parallel {
 namespace {
 
-class FakeClock final : public Clock {
- public:
-  [[nodiscard]] double now() const override { return now_; }
-  void advance(double seconds) { now_ += seconds; }
-
- private:
-  double now_ = 1000;
-};
+using testing::FakeClock;
 
 /// Rank 0 as seen by worker rank 1: every message goes straight to a Dispatcher, its
 /// replies come back on the next polls. After `silent_after` replies it says nothing more.
@@ -71,8 +66,7 @@ RunSettings settings_for(const core::Config& c) {
 DispatchOptions options_for(const RunSettings& s) {
   DispatchOptions o;
   o.threads = s.threads;
-  o.peer_timeout = 1e9;  // the worker is under test, not rank 0's patience
-  o.heartbeat = s.timing().heartbeat();
+  o.timing.silence = 1e9;  // the worker is under test, not rank 0's patience
   return o;
 }
 
