@@ -61,6 +61,18 @@ def wait_for_ranks(proc, count, timeout=30):
     return rank_pids(proc.pid)
 
 
+def wait_until_underway(proc, checkpoint, rng, timeout=120):
+    """Waits for the run's first checkpoint (the work has begun on every rank), then a
+    seeded 0-1 s more: a fault moment that the machine's load cannot push past the end
+    of the run, as a fraction of a reference run's duration could. Returns the seconds
+    waited in all."""
+    t0 = time.monotonic()
+    while time.monotonic() < t0 + timeout and proc.poll() is None and not os.path.exists(checkpoint):
+        time.sleep(0.05)
+    time.sleep(rng.uniform(0.0, 1.0))
+    return time.monotonic() - t0
+
+
 def finish(proc, timeout=300):
     out, err = proc.communicate(timeout=timeout)
     return proc.returncode, out, err

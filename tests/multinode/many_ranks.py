@@ -1,6 +1,7 @@
 """64 ranks over 8 emulated nodes (tests/multinode/cluster.py), 8 ranks x 1 thread per node,
 oversubscribed on whatever cores the machine has, under mpirun --mca orte_enable_recovery 1:
-one worker (a rank on node5) is SIGKILLed at a seeded random moment of the run. The run
+one worker (a rank on node5) is SIGKILLed at a seeded moment 0-1 s after the run's first
+checkpoint (2 s in; a moment the machine's load cannot push past the end). The run
 must complete in-job (no restart) with bits equal to a threads-only run, record exactly
 that rank as lost (with its host), record every rank's host, and leave no surviving rank
 behind. Scale in the small: 63 workers talking to one rank 0 across 8 network namespaces.
@@ -22,7 +23,7 @@ sys.path.insert(0, os.path.join(here, "..", "support"))
 sys.path.insert(0, os.path.join(here, "..", "fault"))
 sys.path.insert(0, here)
 from cluster import Cluster, pid_alive, skip_unless_permitted  # noqa: E402
-from faultlib import calibrated_samples  # noqa: E402
+from faultlib import calibrated_samples, wait_until_underway  # noqa: E402
 from tallytest import TALLY, results  # noqa: E402
 
 import h5py  # noqa: E402
@@ -84,8 +85,7 @@ with Cluster(NODES, work) as cluster:
             sum(len(cluster.tally_pids(n)) for n in cluster.names) < RANKS:
         time.sleep(0.1)
     started = time.monotonic() - t_launch
-    delay = rng.uniform(0.3, 0.5) * expected_seconds
-    time.sleep(delay)
+    delay = wait_until_underway(proc, out + ".ckpt", rng)
     candidates = sorted((rank_of(p), p) for p in cluster.tally_pids(VICTIM_NODE) if rank_of(p) is not None)
     if proc.poll() is not None or not candidates:
         problems.append(f"the run ended (or never reached {VICTIM_NODE}) before the fault")

@@ -12,9 +12,10 @@
                                 recovery): node2 dies, mpirun ends the run, the script
                                 retries on node1 and node3 only and completes the run
 
-The recovery scenarios inject the fault at a seeded random moment of a >= 10 s run and
-require: complete WITHOUT a restart, bits equal to the threads-only run, the lost rank
-in lost/ (rank 1, host node2), and every surviving rank gone within --peer-timeout + 30 s
+The recovery scenarios inject the fault at a seeded moment 0-1 s after the run's first
+checkpoint (2 s into a >= 10 s run), whatever the machine's load, and require: complete
+WITHOUT a restart, bits equal to the threads-only run, the lost rank in lost/ (rank 1,
+host node2), and every surviving rank gone within --peer-timeout + 30 s
 of the results file. Verdicts come from the results file, never the launcher's code.
 Two more faults, same requirements:
   recovery_mpirun_rank_stopped  tally on node2 SIGSTOPped (left stopped), mpirun
@@ -37,7 +38,7 @@ sys.path.insert(0, os.path.join(here, "..", "support"))
 sys.path.insert(0, os.path.join(here, "..", "fault"))
 sys.path.insert(0, here)
 from cluster import Cluster, pid_alive, skip_unless_permitted  # noqa: E402
-from faultlib import calibrated_samples  # noqa: E402
+from faultlib import calibrated_samples, wait_until_underway  # noqa: E402
 from tallytest import TALLY, results  # noqa: E402
 
 import h5py  # noqa: E402
@@ -169,8 +170,7 @@ with Cluster(3, work, slurm=name.startswith(("srun", "recovery_srun", "sbatch"))
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not all(cluster.tally_pids(n) for n in cluster.names):
             time.sleep(0.05)
-        delay = rng.uniform(0.25, 0.5) * expected_seconds
-        time.sleep(delay)
+        delay = wait_until_underway(proc, out + ".ckpt", rng)
         if proc.poll() is not None or not cluster.tally_pids(victim):
             problems.append("the run ended before the fault")
         t_fault = time.monotonic()
