@@ -161,7 +161,12 @@ HWY_INLINE void Lemire32Vector(D d, hn::Vec<D> word, hn::Vec<D> span, hn::Vec<D>
 }
 
 #undef TALLY_NUMPY_MULX  // set per target: this file is compiled once per target
-#if HWY_TARGET == HWY_AVX2 && defined(__x86_64__) && defined(__GNUC__)
+// g++ only (what it was measured for: clang's assembler rejects the operand form below
+// when the keys' address sits in a register), optimised builds without ASan (the keys
+// are then addressed off the stack pointer; -O0 and ASan builds run the C++ rounds, and
+// GNU as would warn about the form), and only where Highway's AVX2 target implies BMI2.
+#if HWY_TARGET == HWY_AVX2 && defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__) && !defined(HWY_DISABLE_BMI2_FMA)
 #define TALLY_NUMPY_MULX 1
 #endif
 #ifdef TALLY_NUMPY_MULX

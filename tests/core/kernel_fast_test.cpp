@@ -12,6 +12,12 @@
 
 #if defined(__aarch64__)
 #include <sys/auxv.h>  // HWCAP_SVE, HWCAP2_SVE2
+#ifndef HWCAP_SVE      // glibc before 2.27
+#define HWCAP_SVE (1UL << 22)
+#endif
+#ifndef HWCAP2_SVE2    // glibc before 2.31
+#define HWCAP2_SVE2 (1UL << 1)
+#endif
 #endif
 
 #include "core/cpu.hpp"
