@@ -199,6 +199,10 @@ std::string library_version() {
   return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(release);
 }
 
+void start_library() {
+  (void)H5open();  // a failure shows, with its reason, at the first file operation
+}
+
 void silence_errors() {
   static const bool silenced = [] {
     H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);

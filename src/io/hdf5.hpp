@@ -53,6 +53,10 @@ class Id {
 void silence_errors();
 /// The HDF5 library's version, e.g. "1.10.8".
 [[nodiscard]] std::string library_version();
+/// Starts the HDF5 library now, on the calling thread. A parallel HDF5 makes MPI calls
+/// as it starts; under MPI_THREAD_FUNNELED they must come from the MPI thread, not from
+/// the helper thread that later opens a file (parallel/beside.hpp).
+void start_library();
 
 /// File-access property list with the chosen locking policy.
 [[nodiscard]] Id file_access(FileLocking locking);

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/error.hpp"
+#include "io/hdf5.hpp"
 
 namespace tally::parallel::mpi {
 
@@ -21,6 +22,7 @@ Session::Session(int& argc, char**& argv) {
     MPI_Finalize();
     throw Error(ExitCode::kFailure, "this MPI library does not provide MPI_THREAD_FUNNELED");
   }
+  io::h5::start_library();  // here, on the MPI thread (io/hdf5.hpp)
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
   MPI_Comm_size(MPI_COMM_WORLD, &size_);

@@ -44,8 +44,8 @@ Peers::Due Peers::on_time(double now) {
   if (now - last_on_time_ < timing_.heartbeat() / 20) return due;
   // Time rank 0 itself was away does not count as anyone's silence.
   const double away = now - last_on_time_ - 2 * timing_.heartbeat();
-  if (away > 0)
-    for (auto& peer : peers_) peer.last_heard += away;
+  if (away > 0)  // never past now: a peer heard while rank 0 was busy gets S from now, not more
+    for (auto& peer : peers_) peer.last_heard = std::min(now, peer.last_heard + away);
   last_on_time_ = now;
   for (std::size_t rank = 1; rank < peers_.size(); ++rank) {
     const auto& peer = peers_[rank];

@@ -3,7 +3,8 @@
 // what rank 0 owes them. Per worker: when it was last heard from and last told anything,
 // whether it has spoken yet (until then the start-up allowance may apply), whether it
 // said goodbye (owes nothing more, still gets heartbeats and the final word) or is lost
-// (never waited on or told anything again). Bookkeeping on a clock's seconds only: the
+// (never waited on again and gets no heartbeats or final word from here; the run's
+// Dispatcher still answers a lost worker that speaks with "stop now"). Bookkeeping on a clock's seconds only: the
 // coordinators send what it says is due through their Transport. The timing rules are
 // PeerTiming's (docs/fault-tolerance.md, "Timing rules").
 #include <vector>

@@ -28,6 +28,13 @@ void MpiTransport::send(int dest, int tag, std::vector<std::uint64_t> words) {
     return;
   }
   pending_.push_back(std::move(p));
+  // A side that only sends for a while (rank 0 heartbeating through a long checkpoint
+  // load, say) completes its finished sends here too, so that they cannot pile up;
+  // doubling the mark keeps this O(1) per send.
+  if (pending_.size() >= complete_sends_at_) {
+    complete_sends();
+    complete_sends_at_ = std::max<std::size_t>(kFirstSendCheck, 2 * pending_.size());
+  }
 }
 
 void MpiTransport::start_receives() {
@@ -96,6 +103,11 @@ std::optional<Message> MpiTransport::poll(int source) {
 
 std::vector<PeerFailure> MpiTransport::failures() {
   progress_receives();
+  complete_sends();
+  return std::exchange(failed_, {});
+}
+
+void MpiTransport::complete_sends() {
   const double now = clock_.now();
   std::erase_if(pending_, [&](Pending& p) {
     int done = 0;
@@ -111,7 +123,6 @@ std::vector<PeerFailure> MpiTransport::failures() {
     }
     return done != 0;
   });
-  return std::exchange(failed_, {});
 }
 
 void MpiTransport::abandon(int rank) {

@@ -85,6 +85,9 @@ class MpiTransport final : public Transport {
   void start_receives();
   /// Tests the receives in progress; fails a peer whose receive erred or ran late.
   void progress_receives();
+  /// Forgets completed sends; fails a peer whose send erred or ran late.
+  void complete_sends();
+  static constexpr std::size_t kFirstSendCheck = 64;
 
   MPI_Comm comm_;
   const Clock& clock_;
@@ -93,6 +96,7 @@ class MpiTransport final : public Transport {
   std::deque<Receiving> receiving_;  // matched, in the order matched (per source: the order sent)
   std::vector<Pending> abandoned_;  // never freed: MPI may still touch the buffers
   std::vector<PeerFailure> failed_;
+  std::size_t complete_sends_at_ = kFirstSendCheck;  // send() completes sends when this many are pending
 };
 
 /// This process's host name (the node's, under a launcher).
