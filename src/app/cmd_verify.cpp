@@ -12,6 +12,7 @@
 #include "app/report.hpp"
 #include "app/verify.hpp"
 #include "core/error.hpp"
+#include "parallel/beside.hpp"
 #include "parallel/launcher.hpp"
 #include "parallel/mpi.hpp"
 #include "parallel/replay.hpp"
@@ -87,9 +88,13 @@ int verify_command(const VerifyArgs& a, int& argc, char**& argv) {
   const parallel::SteadyClock clock;
   parallel::MpiTransport transport(session.comm(), clock, rs.timing());
   parallel::ReplayCoordinator coordinator(transport, clock, session.size(), rs);
-  o.replay_chunks = [&coordinator](const core::Kernel& kernel, std::uint64_t chunks,
-                                   std::span<const core::ChunkId> ids, std::span<core::ChunkSum> out) {
-    coordinator.replay(kernel, chunks, ids, out);
+  // Reading, checking and reporting may take longer than --peer-timeout (or the start-up
+  // allowance): they run on a helper thread while this (the MPI) thread keeps the
+  // workers' links alive; the replay, which talks to the workers, is handed back here.
+  parallel::HandOff mpi_thread;
+  o.replay_chunks = [&](const core::Kernel& kernel, std::uint64_t chunks, std::span<const core::ChunkId> ids,
+                        std::span<core::ChunkSum> out) {
+    mpi_thread.hand_over([&] { coordinator.replay(kernel, chunks, ids, out); });
   };
   // Every way out tells the workers the exit code first (they wait for it, bounded).
   auto end = [&](int code) {
@@ -100,8 +105,16 @@ int verify_command(const VerifyArgs& a, int& argc, char**& argv) {
   // Rank 0 speaks (report or error line, flushed) before the workers learn the code.
   int code = int(ExitCode::kFailure);
   try {
-    code = report(a, verify_file(a.file, o));
-    std::fflush(stdout);
+    code = parallel::run_beside(
+        [&] {
+          const int verdict = report(a, verify_file(a.file, o));
+          std::fflush(stdout);
+          return verdict;
+        },
+        [&] {
+          coordinator.keep_alive();
+          mpi_thread.run_handed_over();
+        });
   } catch (const Error& e) {
     print_error_now(e.what());
     code = int(e.code());

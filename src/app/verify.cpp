@@ -14,6 +14,7 @@
 #include "core/statistics.hpp"
 #include "io/digest.hpp"
 #include "io/results_file.hpp"
+#include "io/test_hold.hpp"
 
 namespace tally::app {
 
@@ -177,6 +178,7 @@ std::vector<Check> histogram(const io::RunRecord& r, const VerifyOptions& o) {
 std::vector<Check> verify_file(const std::filesystem::path& path, const VerifyOptions& o) {
   std::vector<Check> checks;
   std::optional<io::TallyFile> file;
+  io::test_hold("verify-read");
   try {
     file.emplace(io::read_tally_file(path, o.locking));
   } catch (const io::ReadError& e) {
@@ -210,6 +212,7 @@ std::vector<Check> verify_file(const std::filesystem::path& path, const VerifyOp
   checks.push_back(sums_against_chunks(record, stored));
   checks.push_back(total_against_tasks(record, stored));
   checks.push_back(replay(record, o));
+  io::test_hold("verify-report");
   for (auto& c : statistics(record, o)) checks.push_back(std::move(c));
   if (!record.histogram.empty())
     for (auto& c : histogram(record, o)) checks.push_back(std::move(c));

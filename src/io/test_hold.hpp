@@ -14,7 +14,9 @@
 // died never leaves a process held for good. Points: "locked" (paths checked, run lock
 // taken, no work done), "stop-write" (a stop's checkpoint about to be written),
 // "rotation-link" (a rotation's current checkpoint linked as .prev, the new generation
-// not yet renamed onto it: current and previous are one file).
+// not yet renamed onto it: current and previous are one file), "verify-read" (`tally
+// verify` about to read the file), "verify-report" (verify's replay done, statistics
+// and report not yet made).
 namespace tally::io {
 
 inline constexpr double kTestHoldSeconds = 600;

@@ -70,6 +70,7 @@ void ReplayCoordinator::answer_workers(std::span<core::ChunkSum> out) {
       notes_.push_back(fmt::format("rank {} could not replay its share ({}); rank 0 replayed it", rank,
                                    protocol::decode_text(m->words)));
     } else if (m->tag == kSums) {
+      if (share.gave_up) continue;  // rank 0 replays that share itself: never count a chunk twice
       const auto& x = m->words;
       const std::size_t size = share.end - share.begin;
       if (x.size() < 2 || x[0] != share.received || x[1] > size - share.received ||
@@ -96,16 +97,24 @@ void ReplayCoordinator::answer_workers(std::span<core::ChunkSum> out) {
   for (int rank : due.heartbeats) transport_.send(rank, kHeartbeat, {});
 }
 
+void ReplayCoordinator::keep_alive() {
+  while (auto m = transport_.poll())
+    if (m->source > 0 && m->source < peers_.ranks() && !peers_.lost(m->source)) peers_.heard(m->source, clock_.now());
+  for (const auto& f : transport_.failures())
+    if (f.rank > 0 && f.rank < peers_.ranks()) give_up_on(f.rank, fmt::format("rank {} was lost ({})", f.rank, f.why));
+  send_heartbeats(transport_, peers_, clock_.now());
+}
+
 void ReplayCoordinator::replay(const core::Kernel& kernel, std::uint64_t ledger_size,
                                std::span<const core::ChunkId> ids, std::span<core::ChunkSum> out) {
   const int ranks = peers_.ranks();
   const std::string fingerprint = kernel.config().fingerprint();
   for (int rank = 1; rank < ranks; ++rank) {
-    if (peers_.lost(rank)) continue;
     Share& share = shares_[std::size_t(rank)];
     std::tie(share.begin, share.end) = replay_share(ids.size(), rank, ranks);
     share.received = 0;
     share.gave_up = false;
+    if (peers_.lost(rank)) continue;  // lost while rank 0 read the file: rank 0 replays its share below
     peers_.expect(rank);
     // Runs of consecutive ids, not the ids: `--all` on a ledger of any size is one run.
     auto words = protocol::encode_runs(ids.subspan(share.begin, share.end - share.begin), {ledger_size});

@@ -50,6 +50,11 @@ class ReplayCoordinator {
   /// kernel.sum_chunks(ids, out, threads) gives on one process.
   void replay(const core::Kernel& kernel, std::uint64_t ledger_size, std::span<const core::ChunkId> ids,
               std::span<core::ChunkSum> out);
+  /// While rank 0 reads, checks or reports (work beside this thread, outside `replay`):
+  /// takes the workers' messages in and sends the heartbeats due, so that rank 0's work
+  /// of any length never looks like a dead coordinator. Losses the transport reports are
+  /// noted; silence is judged in `replay` only (a worker outside it owes nothing).
+  void keep_alive();
   /// Tells every living worker the exit code (bounded); true when a worker was lost and
   /// MPI_Finalize could wait on it forever.
   [[nodiscard]] bool finish(int code);

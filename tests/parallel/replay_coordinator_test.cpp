@@ -20,7 +20,7 @@ namespace {
 using testing::FakeClock;
 using testing::FakeTransport;
 
-enum class Behaviour { kHealthy, kSilentAfterFirstChunk, kFails };
+enum class Behaviour { kHealthy, kSilentAfterFirstChunk, kFails, kTroubleThenWrongSums };
 
 struct ReplayCase {
   core::Config config;
@@ -50,6 +50,12 @@ void simulate_workers(FakeTransport& transport, const core::Kernel& kernel, std:
     ASSERT_TRUE(ids.has_value());
     const Behaviour b = behaviour.at(m.dest);
     if (b == Behaviour::kFails) return transport.fail(m.dest, "MPI error sending to it");
+    if (b == Behaviour::kTroubleThenWrongSums) {  // says it cannot replay, then sends sums all the same
+      transport.deliver(m.dest, protocol::kTrouble, protocol::encode_text("cannot open it"));
+      std::vector<std::uint64_t> words{0, ids->size()};
+      for (std::size_t i = 0; i < ids->size(); ++i) words.insert(words.end(), {1, 0, 0});
+      return transport.deliver(m.dest, protocol::kSums, std::move(words));
+    }
     const std::size_t count = b == Behaviour::kSilentAfterFirstChunk ? std::min<std::size_t>(1, ids->size()) : ids->size();
     std::vector<core::ChunkSum> sums(count);
     (void)kernel.sum_chunks(std::span(*ids).first(count), sums, 1);
@@ -121,6 +127,41 @@ TEST_F(ReplayOverWorkers, FailedWorkersShareIsRecomputedByRankZero) {
   EXPECT_TRUE(rank0.finish(0));
   EXPECT_EQ(finals_to(2), 0u);
   EXPECT_EQ(finals_to(1), 1u);
+}
+
+TEST_F(ReplayOverWorkers, SumsFromAWorkerThatGaveUpItsShareAreIgnored) {
+  // Rank 0 replays that share itself: the worker's late sums must never land in the report.
+  auto& rank0 = replay({{1, Behaviour::kHealthy}, {2, Behaviour::kTroubleThenWrongSums}});
+  EXPECT_EQ(out, c.expected);
+  ASSERT_EQ(rank0.notes().size(), 1u);
+  EXPECT_EQ(rank0.notes()[0], "rank 2 could not replay its share (cannot open it); rank 0 replayed it");
+}
+
+TEST(ReplayCoordinator, KeepAliveHeartbeatsWhileRankZeroIsBusyAndNotesALoss) {
+  // Rank 0 reads, checks and reports beside its MPI thread, which calls keep_alive: the
+  // workers hear from it at the heartbeat interval however long that takes, and a worker
+  // lost meanwhile has its share replayed by rank 0.
+  const auto c = make_case();
+  const core::Kernel kernel(c.config);
+  FakeClock clock;
+  FakeTransport transport(clock, 0.01);
+  simulate_workers(transport, kernel, {{1, Behaviour::kHealthy}, {2, Behaviour::kHealthy}});
+  ReplayCoordinator coordinator(transport, clock, 3, settings());
+  const double start = clock.now();
+  while (clock.now() - start < 300) {  // longer than the start-up allowance
+    if (clock.now() - start > 200 && clock.now() - start < 200.1) transport.fail(2, "MPI error");
+    coordinator.keep_alive();
+    clock.advance(0.05);
+  }
+  EXPECT_LE(transport.longest_gap_to(1, start), settings().timing().heartbeat() + 0.1);
+  EXPECT_TRUE(coordinator.peers().lost(2));
+  EXPECT_FALSE(coordinator.peers().lost(1));
+  std::vector<core::ChunkSum> out(c.ids.size());
+  coordinator.replay(kernel, c.ids.size(), c.ids, out);
+  EXPECT_EQ(out, c.expected);
+  EXPECT_TRUE(transport.sent_to(2, protocol::kShare).empty());
+  ASSERT_EQ(coordinator.notes().size(), 1u);
+  EXPECT_EQ(coordinator.notes()[0], "rank 2 was lost (MPI error)");
 }
 
 TEST(ReplayCoordinator, AWorkerThatNeverSpeaksHasTheStartUpAllowance) {
