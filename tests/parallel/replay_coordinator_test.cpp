@@ -165,8 +165,8 @@ TEST(ReplayCoordinator, KeepAliveHeartbeatsWhileRankZeroIsBusyAndNotesALoss) {
 }
 
 TEST(ReplayCoordinator, AWorkerThatNeverSpeaksHasTheStartUpAllowance) {
-  // A worker opens the file before its first word: it is given up only after the
-  // start-up allowance (120 s), not --peer-timeout.
+  // A large launch may start a worker well after rank 0: before its first word it is
+  // given up only after the start-up allowance (120 s), not --peer-timeout.
   const auto c = make_case();
   const core::Kernel kernel(c.config);
   FakeClock clock;
