@@ -225,8 +225,9 @@ inline constexpr unsigned kScalarInFlight = 4;
 /// lanes have no 64-bit multiply (AVX2, SSE4, NEON), four 32×32 products per lane cost
 /// more than one scalar multiply per block word: measured in bench/results/, this is the
 /// faster kernel there, and the vector one on AVX-512.
-template <Unit U, unsigned kInFlight = kScalarInFlight>
+template <Unit U>
 TALLY_SCALAR_LOOP HWY_NOINLINE Offsets NumpyBlocksScalar(const NumpyStream& s, TaskId t, std::uint64_t first, std::uint64_t blocks) {
+  constexpr unsigned kInFlight = kScalarInFlight;
   std::uint64_t k0[10], k1[10];
   for (unsigned r = 0; r < 10; ++r) {
     k0[r] = s.key()[0] + r * kPhilox64W0;

@@ -44,7 +44,7 @@ ReplayCoordinator::ReplayCoordinator(Transport& transport, const Clock& clock, i
     : transport_(transport),
       clock_(clock),
       settings_(std::move(settings)),
-      // A worker opens the file before its first word: the start-up allowance applies.
+      // A large launch may start a worker well after rank 0: the start-up allowance applies.
       peers_(ranks, settings_.timing(), clock.now(), true),
       shares_(std::size_t(std::max(ranks, 1))) {}
 
