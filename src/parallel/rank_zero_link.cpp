@@ -43,7 +43,7 @@ Message RankZeroLink::wait() {
 }
 
 void RankZeroLink::heartbeat_if_due() {
-  if (clock_.now() - last_told_ >= timing_.heartbeat()) send(protocol::kHeartbeat, {});
+  if (!said_all_ && clock_.now() - last_told_ >= timing_.heartbeat()) send(protocol::kHeartbeat, {});
 }
 
 }  // namespace tally::parallel

@@ -27,8 +27,13 @@ class RankZeroLink {
   [[nodiscard]] std::optional<Message> poll();
   /// Waits for the next message from rank 0 other than a heartbeat, sending heartbeats.
   [[nodiscard]] Message wait();
-  /// Sends a heartbeat if nothing went to rank 0 for a heartbeat interval.
+  /// Sends a heartbeat if nothing went to rank 0 for a heartbeat interval, until
+  /// said_all().
   void heartbeat_if_due();
+  /// This side has sent its last message (goodbye, or its whole share): rank 0 judges it
+  /// by nothing more, so no heartbeats follow. One still in flight when rank 0 reaches
+  /// MPI_Finalize would be an unmatched message there, which UCX reports on stdout.
+  void said_all() { said_all_ = true; }
   /// Waits (at most `seconds`) until every message sent has left.
   void drain(double seconds) { (void)transport_.drain(seconds); }
 
@@ -38,6 +43,7 @@ class RankZeroLink {
   PeerTiming timing_;
   double allowed_;  // seconds rank 0 may be silent now
   double last_heard_, last_told_;
+  bool said_all_ = false;
 };
 
 }  // namespace tally::parallel

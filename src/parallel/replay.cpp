@@ -230,6 +230,7 @@ ReplayEnd run_replay_worker(Transport& transport, const Clock& clock, const Repl
       link.send(kSums, std::move(words));
     }
   }
+  if (!early) link.said_all();  // the whole share or kTrouble went: rank 0 owes only the final word
   const ReplayEnd end = end_from(early ? *early : link.wait());
   link.drain(s.peer_timeout);
   return end;

@@ -84,6 +84,7 @@ WorkerEnd run_worker(const RunSettings& settings, Transport& transport, const Cl
   }
   // The loop ends once every request is answered: kNoMore and kStopNow both end the supply.
   link.send(protocol::kBye, protocol::encode(timing, draws));
+  link.said_all();
   const Message final_message = link.wait();
   if (final_message.tag != protocol::kFinal)
     throw Error(ExitCode::kFailure, "unexpected message tag " + std::to_string(final_message.tag) + " from the coordinator");
