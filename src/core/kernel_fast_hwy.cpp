@@ -98,9 +98,13 @@ HWY_NOINLINE std::uint64_t PackedBlocks(const FastStream& s, TaskId t, std::uint
   const hwy_detail::Divider divider(s.span32());
   const V64 modulus = hn::Set(d, s.word_modulus()), low32 = hn::Set(d, 0xffffffffu);
   const V64 magic = hn::Set(d, divider.magic), zero = hn::Zero(d);
-  // 2^32 mod M < M ≤ 2^20: a rejected word has (w·M) mod 2^32 below 2^20, so its top 12
-  // low-half bits are zero. Those lanes are checked exactly out of line.
-  const V64 flag_bits = hn::Set(d, 0xfff00000u);
+  // 2^32 mod M < M ≤ 2^20: a rejected word has (w·M) mod 2^32 below 2^20. A group's
+  // words keep the least of those low halves per lane (one 32-bit min a word; the high
+  // halves are set before the test), and a group with one below 2^20 is checked exactly
+  // out of line.
+  const D32 d32;
+  const auto high_halves = hn::BitCast(d32, hn::ShiftLeft<32>(low32));
+  const auto all_ones = hn::BitCast(d32, hn::Set(d, ~std::uint64_t{0}));
   const int word_shift = int(32 - k * log2_s), shift = kPow2 ? int(log2_s) : divider.shift;
   // One digit of a power-of-two span is the word's top log2 s bits: summed in place
   // (masked, as multiples of 2^word_shift) and shifted down once at the end, two
@@ -113,7 +117,7 @@ HWY_NOINLINE std::uint64_t PackedBlocks(const FastStream& s, TaskId t, std::uint
   std::uint64_t correction = 0;
   ForGroups<kPackedStep>(blocks, [&]<int V>(std::uint64_t g, std::integral_constant<int, V>) HWY_ATTR {
     philox.template FoldedBlocks<V>(first + g, [&](int u, V64 w0, V64 w1, V64 w2, V64 w3) HWY_ATTR __attribute__((always_inline)) {
-      auto flagged = hn::FirstN(d, 0);
+      auto low_min = all_ones;
       auto word_digits = [&](V64 word) HWY_ATTR __attribute__((always_inline)) {
         if constexpr (kTopBits) {
           acc_v = hn::Add(acc_v, hn::And(word, top_bits));
@@ -124,7 +128,7 @@ HWY_NOINLINE std::uint64_t PackedBlocks(const FastStream& s, TaskId t, std::uint
           v = hn::ShiftRightSame(hn::And(word, low32), word_shift);
         } else {
           const V64 m = Mul32(word, modulus);
-          flagged = hn::Or(flagged, hn::Eq(hn::And(m, flag_bits), zero));
+          low_min = hn::Min(low_min, hn::BitCast(d32, m));
           v = hn::ShiftRight<32>(m);
         }
         V64 q = v;
@@ -138,7 +142,8 @@ HWY_NOINLINE std::uint64_t PackedBlocks(const FastStream& s, TaskId t, std::uint
       word_digits(w1);
       word_digits(w2);
       word_digits(w3);
-      if (!kPow2 && !hn::AllFalse(d, flagged)) [[unlikely]] {
+      const auto flagged = hn::Eq(hn::ShiftRight<20>(hn::Or(low_min, high_halves)), hn::Zero(d32));
+      if (!kPow2 && !hn::AllFalse(d32, flagged)) [[unlikely]] {
         HWY_ALIGN std::uint64_t raw[4][HWY_MAX_BYTES / 8];
         hn::Store(w0, d, raw[0]);
         hn::Store(w1, d, raw[1]);
