@@ -118,7 +118,7 @@ class Philox32Lanes {
       hn::Store(hn::Set(d, std::uint32_t(key[1] + r * kPhilox32W1)), d, k1_[r]);
       hn::Store(hn::Set(d, std::uint32_t(~key[1] + r * kPhilox32W1)), d, retry_k1_[r]);
     }
-    // Round 0's product task_lo·M1 is the same for every block (see Blocks).
+    // Round 0's product task_lo·M1 is the same for every block (see FoldedBlocks).
     const std::uint64_t q = std::uint64_t{task_lo_} * kPhilox32M1;
     q_hi_ = std::uint32_t(q >> 32);
     hn::Store(hn::Set(d, task_hi_ ^ key[1]), d, key1_0_);
@@ -151,13 +151,15 @@ class Philox32Lanes {
     WithGroups<V>(init, run);
   }
 
-  /// Blocks, with fewer operations: only the counter's low word differs between the blocks of a step (its high word
-  /// changes once in 2^32 blocks), so rounds 0 and 1 are mostly constant: round 0's
-  /// product c2·M1 and new c0, c1 and round 1's product c0·M0 and new c3 are the same
-  /// for every block. They are folded into four key-like constants, which leaves 3, 4
-  /// and 7 vector operations in rounds 0, 1 and 2 instead of 8 (70 per group instead of
-  /// 80). A step whose blocks straddle a high word runs all ten rounds in full.
-  /// (Measured: faster in the packed kernels, slower in the histograms, which keep Blocks.)
+  /// Blocks with fewer operations. Only the counter's low word differs between the
+  /// blocks of a step (its high word changes once in 2^32 blocks), so rounds 0 and 1
+  /// are mostly constant: round 0's product c2·M1 and new c0, c1 and round 1's product
+  /// c0·M0 and new c3 are the same for every block. They are folded into four key-like
+  /// constants, which leaves 3, 4 and 7 vector operations in rounds 0, 1 and 2 instead
+  /// of 8 (70 per group instead of 80). A step whose blocks straddle a high word runs
+  /// all ten rounds in full.
+  /// Measured faster in the packed kernels and slower in the histograms, which keep
+  /// Blocks (bench/results/avx2-packed-20261206.txt).
   template <int V, class Each>
   HWY_INLINE void FoldedBlocks(std::uint64_t first, Each&& each) const {
     const std::uint64_t n = hn::Lanes(D64());
@@ -222,7 +224,7 @@ class Philox32Lanes {
  private:
   // Round keys as lanes, loaded per round: a vector per round cannot be a member on SVE.
   HWY_ALIGN std::uint64_t k0_[10][kMaxLanes64], k1_[10][kMaxLanes64], retry_k1_[10][kMaxLanes64];
-  // Blocks' folded constants of rounds 0 and 1 that do not depend on the counter.
+  // FoldedBlocks' constants of rounds 0 and 1 that do not depend on the counter.
   HWY_ALIGN std::uint64_t key1_0_[kMaxLanes64], key0_1_[kMaxLanes64];
   std::uint32_t task_lo_, task_hi_, q_hi_;
 };
