@@ -104,21 +104,6 @@ TEST(KernelFast, EveryPathEqualsTheScalarDefinition) {
   });
 }
 
-TEST(KernelFast, HandWrittenAvx512PathEqualsTheScalarDefinition) {
-  if (!cpu_has_avx512()) GTEST_SKIP() << "this CPU has no AVX-512: the hand-written kernels are not tested here";
-  std::mt19937_64 rng(20261126);
-  for (const auto& span : kSpans) {
-    for (int trial = 0; trial < 8; ++trial) {
-      const auto [s, t, a, b] = random_range(rng, span, trial);
-      const auto expected = s.sum_scalar(t, a, b);
-      // Every rejection strategy must give the same bits on every span.
-      for (auto path : {RejectPath::kAuto, RejectPath::kRare, RejectPath::kMasked})
-        EXPECT_EQ(sum_fast_avx512(s, t, a, b, path), expected)
-            << span.lo << ":" << span.hi << " [" << a << "," << b << ") path " << int(path);
-    }
-  }
-}
-
 TEST(KernelFast, RejectedWordsAreReplacedInPlace) {
   // Find words the [1, 100] stream rejects, then sum ranges covering them on every path.
   const FastStream s(42, {1, 100});
@@ -130,9 +115,6 @@ TEST(KernelFast, RejectedWordsAreReplacedInPlace) {
     const auto expected = s.sum_scalar(3, a, b);
     EXPECT_EQ(sum_fast_portable(s, 3, a, b), expected);
     on_every_path([&](KernelPath p) { EXPECT_EQ(sum_fast_hwy(s, 3, a, b), expected) << kernel_path_name(p); });
-    if (cpu_has_avx512()) {
-      EXPECT_EQ(sum_fast_avx512(s, 3, a, b), expected);
-    }
   }
   EXPECT_EQ(found, 5) << "expected some rejected words in 200000 (p = 2.25e-4)";
 }
@@ -150,9 +132,6 @@ TEST(KernelFast, RejectedWideValuesAreRetriedInPlace) {
   const auto expected = s.sum_scalar(2, 0, 4096);
   EXPECT_EQ(sum_fast_portable(s, 2, 0, 4096), expected);
   on_every_path([&](KernelPath p) { EXPECT_EQ(sum_fast_hwy(s, 2, 0, 4096), expected) << kernel_path_name(p); });
-  if (!cpu_has_avx512()) GTEST_SKIP() << "this CPU has no AVX-512: the vector kernels are not tested here";
-  for (auto path : {RejectPath::kAuto, RejectPath::kRare, RejectPath::kMasked})
-    EXPECT_EQ(sum_fast_avx512(s, 2, 0, 4096, path), expected) << int(path);
 }
 
 TEST(KernelFast, RareWideRejectionsAreCorrectedOnEveryPath) {
@@ -183,8 +162,10 @@ TEST(KernelFast, RareWideRejectionsAreCorrectedOnEveryPath) {
 }
 
 TEST(KernelFast, LongSumsAreExactAcrossVectorPiecesOnTheBestPath) {
-  // As below, for the Highway kernels (pieces of 2^24 blocks too). The piece loop is the
-  // same code on every target: the best one is enough (and keeps the test short).
+  // The vector loop runs 2^24 blocks at a time (2^25 wide values, 2^26 · k packed ones):
+  // sums over several such pieces, started off a block boundary, must equal the sum of
+  // small independent parts. The piece loop is the same code on every target: the best
+  // one is enough (and keeps the test short).
   on_every_path([](KernelPath p) {
     if (p != kernel_paths_available().front() || p == KernelPath::kPortable) return;
     // Wide mode's every kind: 2^64, below 2^32, powers of two, rare and masked rejections
@@ -199,20 +180,6 @@ TEST(KernelFast, LongSumsAreExactAcrossVectorPiecesOnTheBestPath) {
       EXPECT_EQ(sum_fast_hwy(s, 0, 3, n).sum, parts) << kernel_path_name(p) << " " << span.lo << ":" << span.hi;
     }
   });
-}
-
-TEST(KernelFast, LongSumsAreExactAcrossVectorPieces) {
-  // The vector loop runs 2^24 blocks at a time (2^25 wide values, 2^26 · k packed ones):
-  // sums over several such pieces, started off a block boundary, must equal the sum of
-  // small independent parts.
-  if (!cpu_has_avx512()) GTEST_SKIP() << "this CPU has no AVX-512: the vector kernels are not tested here";
-  for (const Case span : {Case{LLONG_MIN, LLONG_MAX}, Case{0, 4'000'000'000LL}, Case{1, 100}}) {
-    const FastStream s(11, {span.lo, span.hi});
-    const Index n = span.hi == 100 ? (Index{1} << 28) + 12345 : (Index{1} << 26) + 12345;
-    i128 parts = 0;
-    for (Index a = 3; a < n; a += Index{1} << 22) parts += sum_fast_avx512(s, 0, a, std::min(n, a + (Index{1} << 22))).sum;
-    EXPECT_EQ(sum_fast_avx512(s, 0, 3, n).sum, parts) << span.lo << ":" << span.hi;
-  }
 }
 
 TEST(KernelFast, DivisionByMultiplyShiftIsExactForEveryPackedSpan) {
