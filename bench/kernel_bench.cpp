@@ -100,8 +100,11 @@ constexpr SpanCase kSpans[] = {{"2", 0, 1},
                                {"2^63", 0, LLONG_MAX},
                                {"2^64", LLONG_MIN, LLONG_MAX},
                                // Beyond the list: a one-digit packed span that is not
-                               // a power of two, and a span rejecting 46 % of wide draws.
+                               // a power of two, a wide one past 2^32 that is not (the list's
+                               // others take wide mode's shift path), and a span rejecting 46 %
+                               // of wide draws.
                                {"10^5", 0, 99'999},
+                               {"10^12", 0, 999'999'999'999},
                                {"10^19", -5'000'000'000'000'000'000LL, 4'999'999'999'999'999'999LL}};
 
 /// ns per number of Kernel::sum over `draws` values (raw units for numpy) of task 0.

@@ -5,9 +5,10 @@
 //   from v − (s−1)·Σ⌊v/s^i⌋ by multiply-shift division. Rejected words (p ≤ 2^-12) are
 //   summed like the others and corrected out of line by their (task, word) address, so
 //   the sum never depends on the split.
-// - Wide mode: two words make one 64-bit x per value, x·s as a 128-bit product from
-//   32×32 partial products; rejected values are retried out of line by their (task,
-//   value) address, exactly as FastStream::wide_offset does.
+// - Wide mode: two words make one 64-bit x per value; the offsets' sum comes from the
+//   sums of x and (x·s) mod 2^64 (WideBlocks), by shifts for powers of two, from two
+//   32×32 products below 2^32; rejected values are retried by their (task, value)
+//   address, exactly as FastStream::wide_offset does.
 // Results equal FastStream::sum_scalar bit for bit (tests/core/kernel_fast_test.cpp).
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "core/kernel_fast_hwy.cpp"
@@ -222,7 +223,7 @@ HWY_INLINE V64 MulLow64(V64 x, V64 span, V64 span_lo, V64 span_hi) {
 /// R == kMasked (spans rejecting p ≥ 2^-16 of their draws): rejected lanes are zeroed
 /// before they are summed and their (value, attempt) pairs queued; full vectors of them
 /// get their next attempt together, so spans rejecting up to half their draws stay
-/// vector code. kRare: every lane is summed, a one-instruction test per value finds
+/// vector code. kRare: every lane is summed, a one- or two-instruction test per value finds
 /// steps that may hold a rejected value, and those are corrected out of line.
 template <WideSpan S, Rejects R>
 HWY_NOINLINE u128 WideBlocks(const FastStream& s, TaskId t, std::uint64_t first, std::uint64_t blocks) {
