@@ -339,9 +339,9 @@ HWY_NOINLINE u128 WideBlocks(const FastStream& s, TaskId t, std::uint64_t first,
     size_of[fresh] = 0;
     const std::size_t full = size_of[aged] / n * n;
     std::size_t i = 0;
-    // Four vectors' retries side by side: each is one long chain of dependent rounds.
-    // Measured on 10^19: AVX2 0.89×, SSE4 0.87× the time of one at a time, AVX-512 1.08×
-    // (its 8-lane vectors keep enough in flight; bench/results/wide-20261206.txt).
+    // Several vectors' retries side by side: each is one long chain of dependent rounds.
+    // Measured on 10^19 against one at a time: four 0.89× the time on AVX2, 0.87× on SSE4,
+    // but 1.08× on AVX-512, where two measured 0.97× (bench/results/wide-20261206.txt).
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
     constexpr bool kFourAtOnce = false;
 #else
@@ -361,6 +361,15 @@ HWY_NOINLINE u128 WideBlocks(const FastStream& s, TaskId t, std::uint64_t first,
       masked(JoinWords(w10, w11), j1, hn::Add(a1, one));
       masked(JoinWords(w20, w21), j2, hn::Add(a2, one));
       masked(JoinWords(w30, w31), j3, hn::Add(a3, one));
+    }
+    for (; !kFourAtOnce && i + 2 * n <= full; i += 2 * n) {
+      const V64 j0 = hn::LoadU(d, units_of[aged] + i), a0 = hn::LoadU(d, attempts_of[aged] + i);
+      const V64 j1 = hn::LoadU(d, units_of[aged] + i + n), a1 = hn::LoadU(d, attempts_of[aged] + i + n);
+      V64 w00, w01, w02, w03, w10, w11, w12, w13;
+      philox.Retry(j0, a0, w00, w01, w02, w03);
+      philox.Retry(j1, a1, w10, w11, w12, w13);
+      masked(JoinWords(w00, w01), j0, hn::Add(a0, one));
+      masked(JoinWords(w10, w11), j1, hn::Add(a1, one));
     }
     for (; i < full; i += n) {
       const V64 j = hn::LoadU(d, units_of[aged] + i), a = hn::LoadU(d, attempts_of[aged] + i);
