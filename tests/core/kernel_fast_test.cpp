@@ -168,10 +168,11 @@ TEST(KernelFast, LongSumsAreExactAcrossVectorPiecesOnTheBestPath) {
   // one is enough (and keeps the test short).
   on_every_path([](KernelPath p) {
     if (p != kernel_paths_available().front() || p == KernelPath::kPortable) return;
-    // Wide mode's kinds: 2^64 (shifts), below 2^32, and above with rare and with masked
-    // rejections (the sums of x and (x·s) mod 2^64 reach 2^89 per piece).
-    for (const Case span : {Case{LLONG_MIN, LLONG_MAX}, Case{0, 4'000'000'000LL}, Case{0, 1LL << 40},
-                            Case{-5'000'000'000'000'000'000LL, 4'999'999'999'999'999'999LL}, Case{1, 100}}) {
+    // Wide mode's kinds: 2^64 (shifts), below 2^32, and 2^64 − 1, the largest s·Σx
+    // (below 2^153 per piece). Masked spans (10^19) are left out: their pieces are the same
+    // code, and under qemu they alone took about a minute.
+    for (const Case span : {Case{LLONG_MIN, LLONG_MAX}, Case{0, 4'000'000'000LL}, Case{LLONG_MIN, LLONG_MAX - 1},
+                            Case{1, 100}}) {
       const FastStream s(11, {span.lo, span.hi});
       const Index n = span.hi == 100 ? (Index{1} << 28) + 12345 : (Index{1} << 26) + 12345;
       i128 parts = 0;
