@@ -10,9 +10,6 @@
 #include <vector>
 #include <string>
 
-#if defined(__x86_64__)
-#include "core/fast_avx512.hpp"
-#endif
 #include "core/histogram.hpp"
 #include "core/kernel.hpp"
 #include "core/kernel_fast.hpp"
@@ -23,14 +20,6 @@ using namespace tally::core;
 
 constexpr Index kDraws = Index{1} << 26;
 
-#if defined(__x86_64__)
-void fast_avx512(benchmark::State& state) {
-  const FastStream s(42, {1, 100});
-  if (!cpu_has_avx512()) state.SkipWithError("no AVX-512");
-  for (auto _ : state) benchmark::DoNotOptimize(sum_fast_avx512(s, 0, 0, kDraws));
-  state.counters["ns_per_number"] = benchmark::Counter(double(kDraws) * 1e-9, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
-}
-#endif
 void fast_portable(benchmark::State& state) {
   const FastStream s(42, {1, 100});
   for (auto _ : state) benchmark::DoNotOptimize(sum_fast_portable(s, 0, 0, kDraws / 8));
@@ -94,28 +83,6 @@ void threads(benchmark::State& state, StreamKind stream) {
   state.counters["ns_per_number"] = benchmark::Counter(draws * 1e-9, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
-#if defined(__x86_64__)
-/// The fast stream's floor: Philox4x32-10 alone, as the kernels run it (kStep groups of
-/// eight blocks per step), words only xor-ed together. ns per block of four words: a
-/// mode drawing v values per block cannot beat (this / v) per value.
-TALLY_AVX512 std::uint64_t philox_blocks(const avx512::Philox8& philox, std::uint64_t blocks) {
-  __m512i acc = _mm512_setzero_si512();
-  avx512::for_groups<avx512::kStep>(blocks, [&]<int V>(std::uint64_t g, std::integral_constant<int, V>) TALLY_AVX512 {
-    __m512i c[V][4];
-    philox.template operator()<V>(g, c);
-    for (int v = 0; v < V; ++v) acc = _mm512_ternarylogic_epi64(acc, c[v][0], _mm512_xor_si512(c[v][1], c[v][2]), 0x96);
-  });
-  return std::uint64_t(_mm512_reduce_add_epi64(acc));
-}
-void philox_floor(benchmark::State& state) {
-  if (!cpu_has_avx512()) state.SkipWithError("no AVX-512");
-  const avx512::Philox8 philox({1, 2}, 3);
-  const std::uint64_t blocks = std::uint64_t{1} << 22;
-  for (auto _ : state) benchmark::DoNotOptimize(philox_blocks(philox, blocks));
-  state.counters["ns_per_number"] = benchmark::Counter(double(blocks) * 1e-9, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
-}
-
-#endif
 
 /// The spans of the table in docs/performance.md, as ranges [0, s − 1] (full int64 for 2^64).
 struct SpanCase {
@@ -133,8 +100,11 @@ constexpr SpanCase kSpans[] = {{"2", 0, 1},
                                {"2^63", 0, LLONG_MAX},
                                {"2^64", LLONG_MIN, LLONG_MAX},
                                // Beyond the list: a one-digit packed span that is not
-                               // a power of two, and a span rejecting 46 % of wide draws.
+                               // a power of two, a wide one past 2^32 that is not (the list's
+                               // others take wide mode's shift path), and a span rejecting 46 %
+                               // of wide draws.
                                {"10^5", 0, 99'999},
+                               {"10^12", 0, 999'999'999'999},
                                {"10^19", -5'000'000'000'000'000'000LL, 4'999'999'999'999'999'999LL}};
 
 /// ns per number of Kernel::sum over `draws` values (raw units for numpy) of task 0.
@@ -225,10 +195,6 @@ void register_spans() {
 }
 }  // namespace
 
-#if defined(__x86_64__)
-BENCHMARK(philox_floor)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(fast_avx512)->Unit(benchmark::kMillisecond)->UseRealTime();
-#endif
 BENCHMARK(fast_portable)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(numpy_portable)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(threads, fast, StreamKind::kFast)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
@@ -245,9 +211,6 @@ BENCHMARK_CAPTURE(tails, block_by_block, 1)->Arg(1)->Unit(benchmark::kMillisecon
 BENCHMARK_CAPTURE(tails, kernel, 2)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 int main(int argc, char** argv) {
-  // TALLY_BENCH_HWY=1: the avx512 path runs Highway's kernels, not the hand-written ones.
-  if (const char* hwy = std::getenv("TALLY_BENCH_HWY"); hwy != nullptr && std::string(hwy) == "1")
-    set_hand_written_avx512(false);
   register_paths();
   register_spans();
   benchmark::Initialize(&argc, argv);

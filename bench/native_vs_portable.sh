@@ -12,7 +12,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 default=$(cd "$1" && pwd) native=$(cd "$2" && pwd) reps=${3:-3}
 py=${PYTHON:-/usr/bin/python3}
-filter='^(fast_avx512|numpy_avx512|span/fast/100|span/numpy/100|span/fast/2\^40|span/numpy/2\^32|histogram/fast/100|threads/fast/2)/'
+filter='^(fast_hwy/avx512|numpy_hwy/avx512|span/fast/100|span/numpy/100|span/fast/2\^40|span/numpy/2\^32|histogram/fast/100|threads/fast/2)/'
 for b in "$default" "$native"; do
   [ -x "$b/bench/tally_kernel_bench" ] && [ -x "$b/src/app/tally" ] \
     || { echo "$b: build tally and tally_kernel_bench there first" >&2; exit 2; }

@@ -122,18 +122,4 @@ bool cpu_has_avx512() {
 #endif
 }
 
-namespace {
-std::atomic<bool> hand_written_avx512{true};
-}
-
-void set_hand_written_avx512(bool on) { hand_written_avx512.store(on); }
-
-bool use_avx512() {
-#if TALLY_HAND_AVX512
-  return hand_written_avx512.load() && kernel_path() == KernelPath::kAvx512 && cpu_has_avx512();
-#else
-  return false;
-#endif
-}
-
 }  // namespace tally::core

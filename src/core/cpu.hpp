@@ -33,12 +33,6 @@ void set_kernel_path(KernelPath path);
 [[nodiscard]] bool cpu_has_avx512();
 /// True when the kernels take a vector path (kernel_path() is not portable).
 [[nodiscard]] inline bool simd_allowed() { return kernel_path() != KernelPath::kPortable; }
-/// True when the fast stream's wide mode takes the hand-written AVX-512 kernel (x86-64
-/// builds, on the avx512 path, unless turned off below).
-[[nodiscard]] bool use_avx512();
-/// Benchmarks and tests: let the avx512 path run Highway's AVX-512 kernels instead of
-/// the hand-written ones (false), or the hand-written ones again (true, the default).
-void set_hand_written_avx512(bool on);
 
 /// The Highway target the vector kernels dispatch to now (HWY_AVX2, …; tests check it).
 [[nodiscard]] std::int64_t hwy_dispatched_target();
@@ -47,10 +41,5 @@ void set_hand_written_avx512(bool on);
 /// The Highway targets this build compiled the kernels for (a package build may cap
 /// them below what the CPU runs: package.py, TALLY_HWY_DISABLED_TARGETS).
 [[nodiscard]] std::int64_t hwy_compiled_targets();
-
-/// How a vector kernel treats rejected draws: kRare adds every lane and corrects the
-/// rejected ones out of line (cheap when they are rare), kMasked masks them in the loop.
-/// kAuto picks by the span's rejection rate; tests force each path on every span.
-enum class RejectPath { kAuto, kRare, kMasked };
 
 }  // namespace tally::core

@@ -38,21 +38,8 @@ ChunkSum sum_fast_portable(const FastStream& s, TaskId t, Index a, Index b) {
   return {i128{s.range().lo} * i128(b - a) + i128(digits), 0};  // digits < 2^20 · 2^40: no overflow
 }
 
-#if !TALLY_HAND_AVX512
-// Builds without the hand-written kernel (not x86-64): cpu_has_avx512() is false, so
-// this is never taken; it keeps the header's promise so that every caller links.
-ChunkSum sum_fast_avx512(const FastStream& s, TaskId t, Index a, Index b, RejectPath) {
-  return sum_fast_hwy(s, t, a, b);
-}
-#endif
-
 ChunkSum sum_fast(const FastStream& s, TaskId t, Index a, Index b) {
   if (s.mode() == FastStream::Mode::kConstant || !simd_allowed()) return sum_fast_portable(s, t, a, b);
-#if TALLY_HAND_AVX512
-  // The hand-written kernel retries rejected wide values in vector registers: measured
-  // faster than Highway's copy in wide mode (docs/performance.md), not in packed mode.
-  if (s.mode() == FastStream::Mode::kWide && use_avx512()) return sum_fast_avx512(s, t, a, b);
-#endif
   return sum_fast_hwy(s, t, a, b);
 }
 

@@ -1,8 +1,7 @@
 #pragma once
 // Fast-stream sums over [a, b) of one task on one thread: a readable word-at-a-time
-// path, the Highway vector kernel (one source, a copy per target, chosen at run time)
-// and the hand-written AVX-512 kernel (taken in wide mode on the avx512 path), all equal
-// to FastStream::sum_scalar.
+// path and the Highway vector kernel (one source, a copy per target, chosen at run
+// time), both equal to FastStream::sum_scalar.
 #include "core/cpu.hpp"
 #include "core/stream_fast.hpp"
 
@@ -18,9 +17,5 @@ namespace tally::core {
 /// Benchmarks' floor: Philox4x32-10 alone on `blocks` blocks (a multiple of 64) on the
 /// dispatcher's target, words xor-ed together.
 [[nodiscard]] std::uint64_t philox_floor_hwy(std::uint64_t blocks);
-/// Hand-written AVX-512 path (x86-64 builds only) for packed and wide mode (ragged edges use the portable path).
-/// Only call when cpu_has_avx512() is true.
-[[nodiscard]] ChunkSum sum_fast_avx512(const FastStream& s, TaskId t, Index a, Index b,
-                                       RejectPath path = RejectPath::kAuto);
 
 }  // namespace tally::core

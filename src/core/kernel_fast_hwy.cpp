@@ -5,9 +5,10 @@
 //   from v − (s−1)·Σ⌊v/s^i⌋ by multiply-shift division. Rejected words (p ≤ 2^-12) are
 //   summed like the others and corrected out of line by their (task, word) address, so
 //   the sum never depends on the split.
-// - Wide mode: two words make one 64-bit x per value, x·s as a 128-bit product from
-//   32×32 partial products; rejected values are retried out of line by their (task,
-//   value) address, exactly as FastStream::wide_offset does.
+// - Wide mode: two words make one 64-bit x per value; the offsets' sum comes from the
+//   sums of x and (x·s) mod 2^64 (WideBlocks), by shifts for powers of two, from two
+//   32×32 products below 2^32; rejected values are retried by their (task, value)
+//   address, exactly as FastStream::wide_offset does.
 // Results equal FastStream::sum_scalar bit for bit (tests/core/kernel_fast_test.cpp).
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "core/kernel_fast_hwy.cpp"
@@ -41,11 +42,6 @@ struct Divider {
 /// Blocks per call of a vector loop: a 64-bit lane then adds at most 2^24 · 4 numbers,
 /// each below 2^32, so no lane can overflow however long the range. Pieces add in 128 bits.
 inline constexpr std::uint64_t kPiece = std::uint64_t{1} << 24;
-/// Bits of the high half of (x·s) mod 2^64 that are all zero when it is below threshold.
-inline std::uint64_t candidate_bits(std::uint64_t threshold) {
-  const unsigned width = unsigned(std::bit_width(threshold));
-  return width <= 32 ? 0xffffffffu : 0xffffffffu & ~((std::uint64_t{1} << (width - 32)) - 1);
-}
 }  // namespace tally::core::hwy_detail
 #endif
 
@@ -200,54 +196,117 @@ ChunkSum SumPacked(const FastStream& s, TaskId t, Index a, Index b) {
   return {middle + head.sum + tail.sum, 0};
 }
 
-/// Spans below 2^32 need two partial products, larger ones four; 2^64 none.
-enum class WideSpan { kSmall, kBig, kFull };
+/// Spans below 2^32 need fewer partial products for (x·s) mod 2^64; powers of two
+/// 2^k (2^64 included) none: d = x >> (64 − k).
+enum class WideSpan { kSmall, kBig, kPow2 };
+/// How a wide-mode loop treats rejections: none possible (s a power of two or 2^64),
+/// rare (summed like the others, then corrected out of line) or frequent (masked).
+enum class Rejects { kNone, kRare, kMasked };
 
-/// Wide mode: sum of the offsets of values [2·first, 2·(first + blocks)). kMasked (spans
-/// rejecting p ≥ 2^-16 of their draws): rejected lanes are masked exactly and their
-/// (value, attempt) pairs queued; full vectors of them get their next attempt together,
-/// so spans rejecting up to half their draws stay vector code. Otherwise a one-test
-/// superset of the rejected lanes is checked and corrected out of line (rare).
-template <WideSpan S, bool kMasked>
+/// x = lo_word | hi_word << 32 from the low halves of two Philox words (high halves of
+/// the lanes hold garbage): a shift and a blend.
+HWY_INLINE V64 JoinWords(V64 lo_word, V64 hi_word) {
+  const D64 d;
+  const D32 d32;
+  return hn::BitCast(d, hn::OddEven(hn::BitCast(d32, hn::ShiftLeft<32>(hi_word)), hn::BitCast(d32, lo_word)));
+}
+
+/// (x·s) mod 2^64 in every lane: one vpmullq on AVX-512, 32×32 products elsewhere.
+template <WideSpan S>
+HWY_INLINE V64 MulLow64(V64 x, V64 span, V64 span_lo, V64 span_hi) {
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+  (void)span_lo;
+  (void)span_hi;
+  return hn::Mul(x, span);
+#else
+  (void)span;
+  V64 cross = Mul32(hn::ShiftRight<32>(x), span_lo);
+  if constexpr (S == WideSpan::kBig) cross = hn::Add(cross, Mul32(x, span_hi));
+  return hn::Add(Mul32(x, span_lo), hn::ShiftLeft<32>(cross));
+#endif
+}
+
+/// Wide mode: sum of the offsets of values [2·first, 2·(first + blocks)), blocks a
+/// multiple of Lanes(d) and at most kPiece.
+/// No value's d = ⌊x·s / 2^64⌋ is formed: with lo = (x·s) mod 2^64, the accepted values
+/// give Σd = (s·Σx − Σlo) / 2^64 exactly, so the loop needs only lo (the low product,
+/// which also decides rejection) and the two sums, divided once per call in 192 bits.
+/// Each sum is kept per lane modulo 2^64 together with the sum of its high 32-bit
+/// halves: at most 2 · kPiece values are added, so their low halves add to less than
+/// 2^57 and the two give the exact sum. Σlo modulo 2^64 is s·Σx modulo 2^64, so only
+/// its high halves are summed.
+/// R == kMasked (spans rejecting p ≥ 2^-16 of their draws): rejected lanes are zeroed
+/// before they are summed and their (value, attempt) pairs queued; full vectors of them
+/// get their next attempt together, so spans rejecting up to half their draws stay
+/// vector code. kRare: every lane is summed, a one- or two-instruction test per value finds
+/// steps that may hold a rejected value, and those are corrected out of line.
+template <WideSpan S, Rejects R>
 HWY_NOINLINE u128 WideBlocks(const FastStream& s, TaskId t, std::uint64_t first, std::uint64_t blocks) {
   const D64 d;
   const std::uint64_t n = hn::Lanes(d);
   const Philox32Lanes philox(s.key(), t);
-  const V64 low32 = hn::Set(d, 0xffffffffu), zero = hn::Zero(d);
+  const V64 zero = hn::Zero(d), one = hn::Set(d, 1), threshold = hn::Set(d, s.wide_threshold());
+  const V64 span = hn::Set(d, s.span64()), low32 = hn::Set(d, 0xffffffffu);
+  // kPow2: d = x >> m.
+  const int m = s.span64() == 0 ? 0 : std::countl_zero(s.span64()) + 1;
   const V64 span_lo = hn::Set(d, s.span64() & 0xffffffffu), span_hi = hn::Set(d, s.span64() >> 32);
-  // (x·s) mod 2^64 < threshold leaves these bits of its high half zero: a superset of
-  // the rejected lanes, checked exactly out of line (rare for most spans).
-  const V64 flag_bits = hn::Set(d, hwy_detail::candidate_bits(s.wide_threshold()));
-  const bool can_reject = S != WideSpan::kFull && s.wide_threshold() != 0;
-  // d < 2^32 (small spans) in acc_lo; wider d as low and high 32-bit halves.
-  V64 acc_lo = zero, acc_hi = zero;
-  u128 correction = 0;  // modulo 2^128
-  const V64 one = hn::Set(d, 1), threshold = hn::Set(d, s.wide_threshold());
-  // d = ⌊x·s / 2^64⌋ and (x·s) mod 2^64 of every lane.
-  auto lemire = [&](V64 x, V64& lo) HWY_ATTR __attribute__((always_inline)) {
-    const V64 p00 = Mul32(x, span_lo), x_hi = hn::ShiftRight<32>(x);
-    if constexpr (S == WideSpan::kSmall) {
-      const V64 mid = hn::Add(Mul32(x_hi, span_lo), hn::ShiftRight<32>(p00));
-      lo = hn::Or(hn::ShiftLeft<32>(mid), hn::And(p00, low32));
-      return hn::ShiftRight<32>(mid);
-    } else {
-      const V64 t0 = hn::Add(Mul32(x, span_hi), hn::ShiftRight<32>(p00));
-      const V64 t1 = hn::Add(Mul32(x_hi, span_lo), hn::And(t0, low32));
-      lo = hn::Or(hn::ShiftLeft<32>(t1), hn::And(p00, low32));
-      return hn::Add(hn::Add(Mul32(x_hi, span_hi), hn::ShiftRight<32>(t0)), hn::ShiftRight<32>(t1));
-    }
+  V64 acc_x = zero, acc_x_hi = zero, acc_lo_hi = zero;
+  u128 correction = 0;  // modulo 2^128: what the vector loop added wrongly or skipped
+  auto add = [&](V64 x, V64 lo) HWY_ATTR __attribute__((always_inline)) {
+    acc_x = hn::Add(acc_x, x);
+    acc_x_hi = hn::Add(acc_x_hi, hn::ShiftRight<32>(x));
+    acc_lo_hi = hn::Add(acc_lo_hi, hn::ShiftRight<32>(lo));
   };
-  auto add = [&](V64 dd) HWY_ATTR __attribute__((always_inline)) {
-    if constexpr (S == WideSpan::kSmall) {
-      acc_lo = hn::Add(acc_lo, dd);
-    } else {
-      acc_lo = hn::Add(acc_lo, hn::And(dd, low32));
-      acc_hi = hn::Add(acc_hi, hn::ShiftRight<32>(dd));
-    }
+  // kRare: has a lane of a value since the last check had lo < threshold (a superset)?
+  // Small spans (threshold < s < 2^32): lo < 2^32 needs a zero low half in (x·s) >> 32,
+  // so the smallest 32-bit half of it (pminud everywhere) finds them; d = 0 (p ≈ 1/s)
+  // is flagged too, which costs nothing but an exact check.
+  const D32 d32;
+  const V64 all_ones = hn::Set(d, ~std::uint64_t{0});
+  V64 mid_min = all_ones;
+  auto watch_mid = [&](V64 mid) HWY_ATTR __attribute__((always_inline)) {
+    mid_min = hn::BitCast(d, hn::Min(hn::BitCast(d32, mid_min), hn::BitCast(d32, mid)));
   };
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+  // The smallest lo per lane: one vpminuq per value, compared once per step.
+  V64 lo_min = all_ones;
+  auto watch = [&](V64 lo) HWY_ATTR __attribute__((always_inline)) { lo_min = hn::Min(lo_min, lo); };
+  auto candidates = [&]() HWY_ATTR __attribute__((always_inline)) {
+    bool any;
+    if constexpr (S == WideSpan::kSmall) {
+      any = !hn::AllFalse(d32, hn::Eq(hn::BitCast(d32, mid_min), hn::Zero(d32)));
+      mid_min = all_ones;
+    } else {
+      any = !hn::AllFalse(d, LessU64(lo_min, threshold));
+      lo_min = all_ones;
+    }
+    return any;
+  };
+#else
+  // No unsigned 64-bit minimum here: lo < threshold implies hi(lo) < bound, a signed test.
+  const DI64 di;
+  const std::uint64_t bound = s.wide_threshold() == 0 ? 0 : ((s.wide_threshold() - 1) >> 32) + 1;
+  const auto high_bound = hn::Set(di, std::int64_t(bound));
+  auto flagged = hn::FirstN(d, 0);
+  auto watch = [&](V64 lo) HWY_ATTR __attribute__((always_inline)) {
+    flagged = hn::Or(flagged, hn::RebindMask(d, hn::Lt(hn::BitCast(di, hn::ShiftRight<32>(lo)), high_bound)));
+  };
+  auto candidates = [&]() HWY_ATTR __attribute__((always_inline)) {
+    bool any;
+    if constexpr (S == WideSpan::kSmall) {
+      any = !hn::AllFalse(d32, hn::Eq(hn::BitCast(d32, mid_min), hn::Zero(d32)));
+      mid_min = all_ones;
+    } else {
+      any = !hn::AllFalse(d, flagged);
+      flagged = hn::FirstN(d, 0);
+    }
+    return any;
+  };
+#endif
   // The retry queue: two buffers, the fresh one takes new rejections while a pass reads
   // the other. A pass runs once the fresh one holds kPassAt values, which keeps both far
   // below kCapacity (a group step adds at most 2 · kFastStep · Lanes ≤ 2^8 values).
+  static constexpr bool kMasked = R == Rejects::kMasked;
   static constexpr std::size_t kCapacity = 2048, kPassAt = 512, kSlack = HWY_MAX_BYTES / 8;
   std::vector<std::uint64_t> queue_storage(kMasked ? 4 * (kCapacity + kSlack) : 0);
   std::uint64_t* units_of[2] = {queue_storage.data(), queue_storage.data() + (kCapacity + kSlack)};
@@ -257,38 +316,81 @@ HWY_NOINLINE u128 WideBlocks(const FastStream& s, TaskId t, std::uint64_t first,
   int fresh = 0;
   auto push = [&](hn::Mask<D64> m, V64 units, V64 attempts) HWY_ATTR __attribute__((always_inline)) {
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
-    const std::size_t k = hn::CompressStore(units, m, d, units_of[fresh] + size_of[fresh]);
-    hn::CompressStore(attempts, m, d, attempts_of[fresh] + size_of[fresh]);
-    size_of[fresh] += k;
+    // Compressed in a register and stored whole (into the slack): vpcompressq to memory
+    // is several times slower, and Highway 1.0.3's Compress of 64-bit lanes copies a
+    // 2 KiB table onto the stack per call (measured: span 10^19 at 16 ns per number).
+    hn::StoreU(V64{_mm512_maskz_compress_epi64(m.raw, units.raw)}, d, units_of[fresh] + size_of[fresh]);
+    hn::StoreU(V64{_mm512_maskz_compress_epi64(m.raw, attempts.raw)}, d, attempts_of[fresh] + size_of[fresh]);
+    size_of[fresh] += hn::CountTrue(d, m);
 #else
     // Highway 1.0.3's CompressStore copies a 512-byte table onto the stack per call on
-    // AVX2 (measured: span 10^19 at 35 ns per number); a few lanes are cheaper by hand.
+    // AVX2 (measured: span 10^19 at 35 ns per number); lane by lane instead, without
+    // branches (every lane is written, the size moves past the rejected ones only: a
+    // branch per lane mispredicts about half the time).
     if (hn::AllFalse(d, m)) return;
     HWY_ALIGN std::uint64_t u_lanes[HWY_MAX_BYTES / 8], a_lanes[HWY_MAX_BYTES / 8], flags[HWY_MAX_BYTES / 8];
     hn::Store(units, d, u_lanes);
     hn::Store(attempts, d, a_lanes);
-    hn::Store(hn::VecFromMask(d, m), d, flags);
+    hn::Store(hn::And(hn::VecFromMask(d, m), one), d, flags);
+    std::size_t size = size_of[fresh];
     for (std::size_t l = 0; l < n; ++l) {
-      if (flags[l] == 0) continue;
-      units_of[fresh][size_of[fresh]] = u_lanes[l];
-      attempts_of[fresh][size_of[fresh]++] = a_lanes[l];
+      units_of[fresh][size] = u_lanes[l];
+      attempts_of[fresh][size] = a_lanes[l];
+      size += flags[l];
     }
+    size_of[fresh] = size;
 #endif
+  };
+  // An exactly masked value: summed when accepted, else queued for its next attempt.
+  auto masked = [&](V64 x, V64 units, V64 attempts) HWY_ATTR __attribute__((always_inline)) {
+    const V64 lo = MulLow64<S>(x, span, span_lo, span_hi);
+    const auto rejected = LessU64(lo, threshold);
+    add(hn::IfThenZeroElse(rejected, x), hn::IfThenZeroElse(rejected, lo));
+    push(rejected, units, attempts);
   };
   auto pass = [&]() HWY_ATTR __attribute__((always_inline)) {
     const int aged = fresh;
     fresh = 1 - fresh;
     size_of[fresh] = 0;
     const std::size_t full = size_of[aged] / n * n;
-    for (std::size_t i = 0; i < full; i += n) {
+    std::size_t i = 0;
+    // Several vectors' retries side by side: each is one long chain of dependent rounds.
+    // Measured on 10^19 against one at a time: four 0.89× the time on AVX2, 0.87× on SSE4,
+    // but 1.08× on AVX-512, where two measured 0.97× (bench/results/wide-20261206.txt).
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+    constexpr bool kFourAtOnce = false;
+#else
+    constexpr bool kFourAtOnce = true;
+#endif
+    for (; kFourAtOnce && i + 4 * n <= full; i += 4 * n) {
+      const V64 j0 = hn::LoadU(d, units_of[aged] + i), a0 = hn::LoadU(d, attempts_of[aged] + i);
+      const V64 j1 = hn::LoadU(d, units_of[aged] + i + n), a1 = hn::LoadU(d, attempts_of[aged] + i + n);
+      const V64 j2 = hn::LoadU(d, units_of[aged] + i + 2 * n), a2 = hn::LoadU(d, attempts_of[aged] + i + 2 * n);
+      const V64 j3 = hn::LoadU(d, units_of[aged] + i + 3 * n), a3 = hn::LoadU(d, attempts_of[aged] + i + 3 * n);
+      V64 w00, w01, w02, w03, w10, w11, w12, w13, w20, w21, w22, w23, w30, w31, w32, w33;
+      philox.Retry(j0, a0, w00, w01, w02, w03);
+      philox.Retry(j1, a1, w10, w11, w12, w13);
+      philox.Retry(j2, a2, w20, w21, w22, w23);
+      philox.Retry(j3, a3, w30, w31, w32, w33);
+      masked(JoinWords(w00, w01), j0, hn::Add(a0, one));
+      masked(JoinWords(w10, w11), j1, hn::Add(a1, one));
+      masked(JoinWords(w20, w21), j2, hn::Add(a2, one));
+      masked(JoinWords(w30, w31), j3, hn::Add(a3, one));
+    }
+    for (; !kFourAtOnce && i + 2 * n <= full; i += 2 * n) {
+      const V64 j0 = hn::LoadU(d, units_of[aged] + i), a0 = hn::LoadU(d, attempts_of[aged] + i);
+      const V64 j1 = hn::LoadU(d, units_of[aged] + i + n), a1 = hn::LoadU(d, attempts_of[aged] + i + n);
+      V64 w00, w01, w02, w03, w10, w11, w12, w13;
+      philox.Retry(j0, a0, w00, w01, w02, w03);
+      philox.Retry(j1, a1, w10, w11, w12, w13);
+      masked(JoinWords(w00, w01), j0, hn::Add(a0, one));
+      masked(JoinWords(w10, w11), j1, hn::Add(a1, one));
+    }
+    for (; i < full; i += n) {
       const V64 j = hn::LoadU(d, units_of[aged] + i), a = hn::LoadU(d, attempts_of[aged] + i);
       V64 w0, w1, w2, w3;
       philox.Retry(j, a, w0, w1, w2, w3);
-      V64 lo;
-      const V64 dd = lemire(hn::Or(hn::And(w0, low32), hn::ShiftLeft<32>(w1)), lo);
-      const auto rejected = LessU64(lo, threshold);
-      add(hn::IfThenZeroElse(rejected, dd));
-      push(rejected, j, hn::Add(a, one));
+      masked(JoinWords(w0, w1), j, hn::Add(a, one));
     }
     for (std::size_t i = full; i < size_of[aged]; ++i) {
       units_of[fresh][size_of[fresh]] = units_of[aged][i];
@@ -298,61 +400,66 @@ HWY_NOINLINE u128 WideBlocks(const FastStream& s, TaskId t, std::uint64_t first,
   ForGroups<kFastStep>(blocks, [&]<int V>(std::uint64_t g, std::integral_constant<int, V>) HWY_ATTR {
     philox.template Blocks<V>(first + g, [&](int u, V64 w0, V64 w1, V64 w2, V64 w3) HWY_ATTR __attribute__((always_inline)) {
       // Value 2b takes words 0, 1 of block b; value 2b + 1 words 2, 3.
-      const V64 x0 = hn::Or(hn::And(w0, low32), hn::ShiftLeft<32>(w1));
-      const V64 x1 = hn::Or(hn::And(w2, low32), hn::ShiftLeft<32>(w3));
-      auto flagged = hn::FirstN(d, 0);
-      if constexpr (kMasked && S != WideSpan::kFull) {
-        const V64 lane_blocks = hn::Iota(d, first + g + n * std::uint64_t(u));
-        auto masked = [&](V64 x, unsigned v) HWY_ATTR __attribute__((always_inline)) {
-          V64 lo;
-          const V64 dd = lemire(x, lo);
-          const auto rejected = LessU64(lo, threshold);
-          add(hn::IfThenZeroElse(rejected, dd));
-          // Value 2b + v of lane l's block b waits for attempt 1.
-          push(rejected, hn::Add(hn::ShiftLeft<1>(lane_blocks), hn::Set(d, v)), one);
+      if constexpr (S == WideSpan::kSmall) {
+        // d < 2^32 from (x·s) >> 32 = x_hi·s + (x_lo·s >> 32) < 2^64, summed as is. Mul32
+        // reads only the low halves: the words need no joining.
+        auto small = [&](V64 lo_word, V64 hi_word) HWY_ATTR __attribute__((always_inline)) {
+          const V64 mid = hn::Add(Mul32(hi_word, span_lo), hn::ShiftRight<32>(Mul32(lo_word, span_lo)));
+          acc_x = hn::Add(acc_x, hn::ShiftRight<32>(mid));
+          if constexpr (R == Rejects::kRare) watch_mid(mid);
         };
-        masked(x0, 0);
-        masked(x1, 1);
+        small(w0, w1);
+        small(w2, w3);
         return;
       }
-      auto sum_value = [&](V64 x) HWY_ATTR __attribute__((always_inline)) {
-        if constexpr (S == WideSpan::kFull) {
-          acc_lo = hn::Add(acc_lo, hn::And(x, low32));
-          acc_hi = hn::Add(acc_hi, hn::ShiftRight<32>(x));
-        } else if constexpr (S == WideSpan::kSmall) {
-          const V64 p00 = Mul32(x, span_lo), p10 = Mul32(hn::ShiftRight<32>(x), span_lo);
-          const V64 mid = hn::Add(p10, hn::ShiftRight<32>(p00));  // (x·s) >> 32
-          if (can_reject) flagged = hn::Or(flagged, hn::Eq(hn::And(mid, flag_bits), zero));
-          acc_lo = hn::Add(acc_lo, hn::ShiftRight<32>(mid));
+      if constexpr (S == WideSpan::kPow2) {
+        // d = x >> m = (hi << (32 − m)) + (lo >> m) for m < 32, hi >> (m − 32) otherwise,
+        // of the words' low halves: summed apart and combined once.
+        if (m >= 32) {
+          acc_x = hn::Add(acc_x, hn::ShiftRightSame(hn::And(w1, low32), m - 32));
+          acc_x = hn::Add(acc_x, hn::ShiftRightSame(hn::And(w3, low32), m - 32));
         } else {
-          const V64 x_hi = hn::ShiftRight<32>(x);
-          const V64 p00 = Mul32(x, span_lo), p01 = Mul32(x, span_hi);
-          const V64 p10 = Mul32(x_hi, span_lo), p11 = Mul32(x_hi, span_hi);
-          const V64 t0 = hn::Add(p01, hn::ShiftRight<32>(p00));
-          const V64 t1 = hn::Add(p10, hn::And(t0, low32));  // low half: bits 32-63 of x·s
-          if (can_reject) flagged = hn::Or(flagged, hn::Eq(hn::And(t1, flag_bits), zero));
-          const V64 dd = hn::Add(hn::Add(p11, hn::ShiftRight<32>(t0)), hn::ShiftRight<32>(t1));
-          acc_lo = hn::Add(acc_lo, hn::And(dd, low32));
-          acc_hi = hn::Add(acc_hi, hn::ShiftRight<32>(dd));
+          acc_x = hn::Add(acc_x, hn::Add(hn::And(w1, low32), hn::And(w3, low32)));
+          if (m == 0) {
+            acc_x_hi = hn::Add(acc_x_hi, hn::Add(hn::And(w0, low32), hn::And(w2, low32)));
+          } else {
+            acc_x_hi = hn::Add(acc_x_hi, hn::ShiftRightSame(hn::ShiftLeft<32>(w0), m + 32));
+            acc_x_hi = hn::Add(acc_x_hi, hn::ShiftRightSame(hn::ShiftLeft<32>(w2), m + 32));
+          }
         }
-      };
-      sum_value(x0);
-      sum_value(x1);
-      if (!kMasked && S != WideSpan::kFull && !hn::AllFalse(d, flagged)) [[unlikely]] {
-        HWY_ALIGN std::uint64_t raw[2][HWY_MAX_BYTES / 8];
-        hn::Store(x0, d, raw[0]);
-        hn::Store(x1, d, raw[1]);
-        for (std::uint64_t l = 0; l < n; ++l) {
+        return;
+      }
+      const V64 x0 = JoinWords(w0, w1), x1 = JoinWords(w2, w3);
+      if constexpr (kMasked) {
+        // Value 2b + v of lane l's block b waits for attempt 1.
+        const V64 units = hn::ShiftLeft<1>(hn::Iota(d, first + g + n * std::uint64_t(u)));
+        masked(x0, units, one);
+        masked(x1, hn::Add(units, one), one);
+      } else {
+        const V64 lo0 = MulLow64<S>(x0, span, span_lo, span_hi), lo1 = MulLow64<S>(x1, span, span_lo, span_hi);
+        add(x0, lo0);
+        add(x1, lo1);
+        if constexpr (R == Rejects::kRare) {
+          watch(lo0);
+          watch(lo1);
+        }
+      }
+    });
+    if constexpr (R == Rejects::kRare) {
+      if (candidates()) [[unlikely]] {
+        // Every value of the step was summed as if accepted: replace the rejected ones'
+        // d by their retried one.
+        for (std::uint64_t b = first + g; b < first + g + std::uint64_t(V) * n; ++b) {
+          const auto w = s.block(t, b);
           for (unsigned v = 0; v < 2; ++v) {
-            const std::uint64_t x = raw[v][l];
+            const std::uint64_t x = w[2 * v] | (std::uint64_t{w[2 * v + 1]} << 32);
             if (!s.wide_rejects(x)) continue;
-            const Index value = 2 * (first + g + n * std::uint64_t(u) + l) + v;
-            correction += s.wide_offset(t, value, x);
+            correction += s.wide_offset(t, 2 * b + v, x);
             correction -= std::uint64_t((u128{x} * s.span64()) >> 64);
           }
         }
       }
-    });
+    }
     if constexpr (kMasked) {
       if (size_of[fresh] >= kPassAt) pass();
     }
@@ -372,12 +479,26 @@ HWY_NOINLINE u128 WideBlocks(const FastStream& s, TaskId t, std::uint64_t first,
       }
     }
   }
-  HWY_ALIGN std::uint64_t lo[HWY_MAX_BYTES / 8], hi[HWY_MAX_BYTES / 8];
-  hn::Store(acc_lo, d, lo);
-  hn::Store(acc_hi, d, hi);
-  u128 out = correction;
-  for (std::uint64_t l = 0; l < n; ++l) out += u128{lo[l]} + (u128{hi[l]} << 32);
-  return out;
+  (void)watch;
+  (void)watch_mid;
+  (void)candidates;
+  if constexpr (S == WideSpan::kSmall) return u128{hn::GetLane(hn::SumOfLanes(d, acc_x))} + correction;  // < 2^57
+  if constexpr (S == WideSpan::kPow2) {  // Σhi-terms, Σlo-terms: each below 2^57
+    const std::uint64_t hi = hn::GetLane(hn::SumOfLanes(d, acc_x)), lo = hn::GetLane(hn::SumOfLanes(d, acc_x_hi));
+    return m >= 32 ? u128{hi} : (u128{hi} << (32 - m)) + lo;
+  }
+  // Σx exactly from its value modulo 2^64 and its high halves' sum (the low halves add
+  // to less than 2^64).
+  const std::uint64_t x_mod = hn::GetLane(hn::SumOfLanes(d, acc_x)), x_hi = hn::GetLane(hn::SumOfLanes(d, acc_x_hi));
+  const u128 sum_x = (u128{x_hi} << 32) + std::uint64_t(x_mod - (x_hi << 32));
+  // Σlo likewise: its value modulo 2^64 is s·Σx modulo 2^64.
+  const std::uint64_t span64 = s.span64(), lo_hi = hn::GetLane(hn::SumOfLanes(d, acc_lo_hi));
+  const u128 sum_lo = (u128{lo_hi} << 32) + std::uint64_t(span64 * std::uint64_t(sum_x) - (lo_hi << 32));
+  // Σd = (s·Σx − Σlo) / 2^64, s·Σx < 2^153: as low·2^64-weighted parts, the division
+  // exact because the numerator is a multiple of 2^64.
+  const u128 low = u128{span64} * std::uint64_t(sum_x), high = u128{span64} * std::uint64_t(sum_x >> 64);
+  const u128 offsets = low >= sum_lo ? high + ((low - sum_lo) >> 64) : high - ((sum_lo - low) >> 64);
+  return offsets + correction;
 }
 
 ChunkSum SumWide(const FastStream& s, TaskId t, Index a, Index b) {
@@ -388,10 +509,13 @@ ChunkSum SumWide(const FastStream& s, TaskId t, Index a, Index b) {
   const std::uint64_t blocks = (end_block - first_block) / n * n;
   const Index mid_begin = 2 * first_block, mid_end = 2 * (first_block + blocks);
   const u128 span = s.range().span();
-  const bool masked = s.wide_threshold() >= (std::uint64_t{1} << 48);  // p ≥ 2^-16
-  auto* kernel = span == (u128{1} << 64)  ? &WideBlocks<WideSpan::kFull, false>
-                 : span < (u128{1} << 32) ? (masked ? &WideBlocks<WideSpan::kSmall, true> : &WideBlocks<WideSpan::kSmall, false>)
-                                          : (masked ? &WideBlocks<WideSpan::kBig, true> : &WideBlocks<WideSpan::kBig, false>);
+  // Only powers of two reject nothing; below 2^32 the threshold (2^64 mod s < s) is
+  // always rare; p ≥ 2^-16 is masked.
+  const bool rare = s.wide_threshold() < (std::uint64_t{1} << 48);
+  auto* kernel = (span & (span - 1)) == 0 ? &WideBlocks<WideSpan::kPow2, Rejects::kNone>
+                 : span < (u128{1} << 32) ? &WideBlocks<WideSpan::kSmall, Rejects::kRare>
+                 : rare                   ? &WideBlocks<WideSpan::kBig, Rejects::kRare>
+                                          : &WideBlocks<WideSpan::kBig, Rejects::kMasked>;
   u128 offsets = 0;
   for (std::uint64_t p = 0; p < blocks; p += std::min(hwy_detail::kPiece, blocks - p))
     offsets += kernel(s, t, first_block + p, std::min(hwy_detail::kPiece, blocks - p));

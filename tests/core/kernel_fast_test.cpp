@@ -44,6 +44,7 @@ constexpr Case kSpans[] = {{1, 100},
                            {0, 99999},
                            {5, 5 + (1 << 20) - 1},
                            {0, 1 << 20},
+                           {0, (1 << 24) - 1},
                            {-3, 4'000'000'000LL},
                            {0, (1LL << 32) - 2},
                            {0, (1LL << 32) - 1},
@@ -124,21 +125,6 @@ TEST(KernelFast, PackedBlocksPastTheCounterHighWordEqualTheScalarDefinition) {
   }
 }
 
-TEST(KernelFast, HandWrittenAvx512PathEqualsTheScalarDefinition) {
-  if (!cpu_has_avx512()) GTEST_SKIP() << "this CPU has no AVX-512: the hand-written kernels are not tested here";
-  std::mt19937_64 rng(20261126);
-  for (const auto& span : kSpans) {
-    for (int trial = 0; trial < 8; ++trial) {
-      const auto [s, t, a, b] = random_range(rng, span, trial);
-      const auto expected = s.sum_scalar(t, a, b);
-      // Every rejection strategy must give the same bits on every span.
-      for (auto path : {RejectPath::kAuto, RejectPath::kRare, RejectPath::kMasked})
-        EXPECT_EQ(sum_fast_avx512(s, t, a, b, path), expected)
-            << span.lo << ":" << span.hi << " [" << a << "," << b << ") path " << int(path);
-    }
-  }
-}
-
 TEST(KernelFast, RejectedWordsAreReplacedInPlace) {
   // Find words the [1, 100] stream rejects, then sum ranges covering them on every path.
   const FastStream s(42, {1, 100});
@@ -150,9 +136,6 @@ TEST(KernelFast, RejectedWordsAreReplacedInPlace) {
     const auto expected = s.sum_scalar(3, a, b);
     EXPECT_EQ(sum_fast_portable(s, 3, a, b), expected);
     on_every_path([&](KernelPath p) { EXPECT_EQ(sum_fast_hwy(s, 3, a, b), expected) << kernel_path_name(p); });
-    if (cpu_has_avx512()) {
-      EXPECT_EQ(sum_fast_avx512(s, 3, a, b), expected);
-    }
   }
   EXPECT_EQ(found, 5) << "expected some rejected words in 200000 (p = 2.25e-4)";
 }
@@ -170,17 +153,47 @@ TEST(KernelFast, RejectedWideValuesAreRetriedInPlace) {
   const auto expected = s.sum_scalar(2, 0, 4096);
   EXPECT_EQ(sum_fast_portable(s, 2, 0, 4096), expected);
   on_every_path([&](KernelPath p) { EXPECT_EQ(sum_fast_hwy(s, 2, 0, 4096), expected) << kernel_path_name(p); });
-  if (!cpu_has_avx512()) GTEST_SKIP() << "this CPU has no AVX-512: the vector kernels are not tested here";
-  for (auto path : {RejectPath::kAuto, RejectPath::kRare, RejectPath::kMasked})
-    EXPECT_EQ(sum_fast_avx512(s, 2, 0, 4096, path), expected) << int(path);
+}
+
+TEST(KernelFast, RareWideRejectionsAreCorrectedOnEveryPath) {
+  // Spans rejecting p < 2^-16 are summed as if nothing were rejected, then corrected
+  // where a cheap test flags a step. Below 2^32 p < 2^-32: value 2800805137 of task 0
+  // under seed 1 is a rejected one (found by search) for s = 2^32 − 65535 (threshold
+  // 65535², the largest p of the spans near 2^32). Above: s = 2^64 − 2^48 + 1 rejects
+  // p = (2^48 − 1) / 2^64 ≈ 2^-16, just too rare to be masked.
+  struct Rare {
+    FastStream s;
+    Index a, b;
+  };
+  const Index small_rejected = 2'800'805'137;
+  const Rare cases[] = {{FastStream(1, {0, (1LL << 32) - 65536}), small_rejected - 3001, small_rejected + 3000},
+                        {FastStream(5, {LLONG_MIN, LLONG_MAX - (1LL << 48) + 1}), 7, (Index{1} << 20) + 7}};
+  for (const auto& [s, a, b] : cases) {
+    int rejected = 0;
+    for (Index n = a; n < b; ++n) {
+      const auto w = s.block(0, n / 2);
+      rejected += s.wide_rejects(w[2 * (n % 2)] | std::uint64_t{w[2 * (n % 2) + 1]} << 32) ? 1 : 0;
+    }
+    EXPECT_GE(rejected, s.span64() < (std::uint64_t{1} << 32) ? 1 : 5) << "span " << s.span64();
+    const auto expected = s.sum_scalar(0, a, b);
+    on_every_path([&](KernelPath p) {
+      EXPECT_EQ(sum_fast_hwy(s, 0, a, b), expected) << kernel_path_name(p) << " span " << s.span64();
+    });
+  }
 }
 
 TEST(KernelFast, LongSumsAreExactAcrossVectorPiecesOnTheBestPath) {
-  // As below, for the Highway kernels (pieces of 2^24 blocks too). The piece loop is the
-  // same code on every target: the best one is enough (and keeps the test short).
+  // The vector loop runs 2^24 blocks at a time (2^25 wide values, 2^26 · k packed ones):
+  // sums over several such pieces, started off a block boundary, must equal the sum of
+  // small independent parts. The piece loop is the same code on every target: the best
+  // one is enough (and keeps the test short).
   on_every_path([](KernelPath p) {
     if (p != kernel_paths_available().front() || p == KernelPath::kPortable) return;
-    for (const Case span : {Case{LLONG_MIN, LLONG_MAX}, Case{0, 4'000'000'000LL}, Case{1, 100}}) {
+    // Wide mode's kinds: 2^64 (shifts), below 2^32, and 2^64 − 1, the largest s·Σx
+    // (below 2^153 per piece). Masked spans (10^19) are left out: their pieces are the same
+    // code, and under qemu they alone took about a minute.
+    for (const Case span : {Case{LLONG_MIN, LLONG_MAX}, Case{0, 4'000'000'000LL}, Case{LLONG_MIN, LLONG_MAX - 1},
+                            Case{1, 100}}) {
       const FastStream s(11, {span.lo, span.hi});
       const Index n = span.hi == 100 ? (Index{1} << 28) + 12345 : (Index{1} << 26) + 12345;
       i128 parts = 0;
@@ -188,20 +201,6 @@ TEST(KernelFast, LongSumsAreExactAcrossVectorPiecesOnTheBestPath) {
       EXPECT_EQ(sum_fast_hwy(s, 0, 3, n).sum, parts) << kernel_path_name(p) << " " << span.lo << ":" << span.hi;
     }
   });
-}
-
-TEST(KernelFast, LongSumsAreExactAcrossVectorPieces) {
-  // The vector loop runs 2^24 blocks at a time (2^25 wide values, 2^26 · k packed ones):
-  // sums over several such pieces, started off a block boundary, must equal the sum of
-  // small independent parts.
-  if (!cpu_has_avx512()) GTEST_SKIP() << "this CPU has no AVX-512: the vector kernels are not tested here";
-  for (const Case span : {Case{LLONG_MIN, LLONG_MAX}, Case{0, 4'000'000'000LL}, Case{1, 100}}) {
-    const FastStream s(11, {span.lo, span.hi});
-    const Index n = span.hi == 100 ? (Index{1} << 28) + 12345 : (Index{1} << 26) + 12345;
-    i128 parts = 0;
-    for (Index a = 3; a < n; a += Index{1} << 22) parts += sum_fast_avx512(s, 0, a, std::min(n, a + (Index{1} << 22))).sum;
-    EXPECT_EQ(sum_fast_avx512(s, 0, 3, n).sum, parts) << span.lo << ":" << span.hi;
-  }
 }
 
 TEST(KernelFast, DivisionByMultiplyShiftIsExactForEveryPackedSpan) {
