@@ -397,8 +397,13 @@ HWY_NOINLINE u128 WideBlocks(const FastStream& s, TaskId t, std::uint64_t first,
       attempts_of[fresh][size_of[fresh]++] = attempts_of[aged][i];
     }
   };
-  ForGroups<kFastStep>(blocks, [&]<int V>(std::uint64_t g, std::integral_constant<int, V>) HWY_ATTR {
-    philox.template Blocks<V>(first + g, [&](int u, V64 w0, V64 w1, V64 w2, V64 w3) HWY_ATTR __attribute__((always_inline)) {
+  // Folded rounds in kPackedStep groups, as the packed kernels: 0.79-0.91x the time on
+  // AVX2, 0.73-0.83x on SSE4, the same on AVX-512. The masked kernels (span 10^19), which
+  // queue retries per group, measured 1.08-1.13x slower so: they keep kFastStep groups of
+  // full rounds (bench/results/wide-fold-20261206.txt).
+  constexpr int kStep = kMasked ? kFastStep : kPackedStep;
+  ForGroups<kStep>(blocks, [&]<int V>(std::uint64_t g, std::integral_constant<int, V>) HWY_ATTR {
+    auto each = [&](int u, V64 w0, V64 w1, V64 w2, V64 w3) HWY_ATTR __attribute__((always_inline)) {
       // Value 2b takes words 0, 1 of block b; value 2b + 1 words 2, 3.
       if constexpr (S == WideSpan::kSmall) {
         // d < 2^32 from (x·s) >> 32 = x_hi·s + (x_lo·s >> 32) < 2^64, summed as is. Mul32
@@ -444,7 +449,12 @@ HWY_NOINLINE u128 WideBlocks(const FastStream& s, TaskId t, std::uint64_t first,
           watch(lo1);
         }
       }
-    });
+    };
+    if constexpr (kMasked) {
+      philox.template Blocks<V>(first + g, each);
+    } else {
+      philox.template FoldedBlocks<V>(first + g, each);
+    }
     if constexpr (R == Rejects::kRare) {
       if (candidates()) [[unlikely]] {
         // Every value of the step was summed as if accepted: replace the rejected ones'
