@@ -26,12 +26,13 @@ ChunkSum sum_fast_portable(const FastStream& s, TaskId t, Index a, Index b) {
   std::uint64_t digits = 0;
   Philox4x32Ctr words{};
   std::uint64_t have_block = ~std::uint64_t{0};
-  for (std::uint64_t j = a / k; j * k < b; ++j) {
+  // Words j with j·k < b, written so that nothing wraps for b near 2^64.
+  for (std::uint64_t j = a / k; a < b && j <= (b - 1) / k; ++j) {
     if (j / 4 != have_block) {
       have_block = j / 4;
       words = s.block(t, have_block);
     }
-    const Index first = std::max(a, j * k), last = std::min(b, (j + 1) * k);
+    const Index first = std::max(a, j * k), last = j * k + std::min<Index>(k, b - j * k);
     const std::uint32_t v = s.packed_value(t, j, words[j % 4]);
     digits += s.digit_sum(v, unsigned(first - j * k), unsigned(last - j * k));
   }

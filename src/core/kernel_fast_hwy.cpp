@@ -39,8 +39,10 @@ struct Divider {
     magic = ((std::uint64_t{1} << shift) + s - 1) / s;
   }
 };
-/// Blocks per call of a vector loop: a 64-bit lane then adds at most 2^24 · 4 numbers,
-/// each below 2^32, so no lane can overflow however long the range. Pieces add in 128 bits.
+/// Blocks per call of a vector loop: a packed kernel's 64-bit lane then adds at most
+/// 2^24 · 4 numbers, each below 2^32, so no lane can overflow however long the range;
+/// wide mode's sums of 64-bit x wrap, and are made exact with the sums of their high
+/// halves (< 2^25 · 2^32). Pieces add in 128 bits.
 inline constexpr std::uint64_t kPiece = std::uint64_t{1} << 24;
 }  // namespace tally::core::hwy_detail
 #endif
@@ -75,7 +77,7 @@ HWY_NOINLINE std::uint64_t PhiloxFloor(std::uint64_t blocks) {
       acc = hn::Xor3(acc, w0, hn::Xor(w1, w2));
     });
   });
-  return hn::GetLane(hn::SumOfLanes(d, acc));
+  return SumOfLanesMod64(acc);
 }
 
 /// Packed mode: digit sums of blocks [first, first + blocks) (a multiple of Lanes(d), at
@@ -157,7 +159,7 @@ HWY_NOINLINE std::uint64_t PackedBlocks(const FastStream& s, TaskId t, std::uint
       }
     });
   });
-  const std::uint64_t v = hn::GetLane(hn::SumOfLanes(d, acc_v)), q = hn::GetLane(hn::SumOfLanes(d, acc_q));
+  const std::uint64_t v = SumOfLanesMod64(acc_v), q = SumOfLanesMod64(acc_q);
   redo += correction;
   if constexpr (kTopBits) return v >> word_shift;
   return v - std::uint64_t(s.span32() - 1) * q;
@@ -167,7 +169,8 @@ ChunkSum SumPacked(const FastStream& s, TaskId t, Index a, Index b) {
   const D64 d;
   const std::uint64_t n = hn::Lanes(d), per_block = 4 * std::uint64_t(s.digits());
   // Whole groups of Lanes(d) blocks inside [a, b) go to the vector loop; edges to the portable path.
-  const std::uint64_t first_block = (a + per_block - 1) / per_block, end_block = b / per_block;
+  // Rounded up without a + per_block − 1, which wraps for a near 2^64.
+  const std::uint64_t first_block = a / per_block + (a % per_block != 0), end_block = b / per_block;
   if (end_block < first_block + n) return sum_fast_portable(s, t, a, b);
   const std::uint64_t blocks = (end_block - first_block) / n * n;
   const Index mid_begin = first_block * per_block, mid_end = (first_block + blocks) * per_block;
@@ -399,8 +402,8 @@ HWY_NOINLINE u128 WideBlocks(const FastStream& s, TaskId t, std::uint64_t first,
   };
   // Folded rounds in kPackedStep groups, as the packed kernels: 0.79-0.91x the time on
   // AVX2, 0.73-0.83x on SSE4, the same on AVX-512. The masked kernels (span 10^19), which
-  // queue retries per group, measured 1.08-1.13x slower so: they keep kFastStep groups of
-  // full rounds (bench/results/wide-fold-20261206.txt).
+  // queue retries per group, measured 1.08x (AVX2) and 1.13x (AVX-512) slower so, 0.92x on
+  // SSE4: they keep kFastStep groups of full rounds (bench/results/wide-fold-20261206.txt).
   constexpr int kStep = kMasked ? kFastStep : kPackedStep;
   ForGroups<kStep>(blocks, [&]<int V>(std::uint64_t g, std::integral_constant<int, V>) HWY_ATTR {
     auto each = [&](int u, V64 w0, V64 w1, V64 w2, V64 w3) HWY_ATTR __attribute__((always_inline)) {
@@ -492,17 +495,17 @@ HWY_NOINLINE u128 WideBlocks(const FastStream& s, TaskId t, std::uint64_t first,
   (void)watch;
   (void)watch_mid;
   (void)candidates;
-  if constexpr (S == WideSpan::kSmall) return u128{hn::GetLane(hn::SumOfLanes(d, acc_x))} + correction;  // < 2^57
+  if constexpr (S == WideSpan::kSmall) return u128{SumOfLanesMod64(acc_x)} + correction;  // < 2^57
   if constexpr (S == WideSpan::kPow2) {  // Σhi-terms, Σlo-terms: each below 2^57
-    const std::uint64_t hi = hn::GetLane(hn::SumOfLanes(d, acc_x)), lo = hn::GetLane(hn::SumOfLanes(d, acc_x_hi));
+    const std::uint64_t hi = SumOfLanesMod64(acc_x), lo = SumOfLanesMod64(acc_x_hi);
     return m >= 32 ? u128{hi} : (u128{hi} << (32 - m)) + lo;
   }
   // Σx exactly from its value modulo 2^64 and its high halves' sum (the low halves add
   // to less than 2^64).
-  const std::uint64_t x_mod = hn::GetLane(hn::SumOfLanes(d, acc_x)), x_hi = hn::GetLane(hn::SumOfLanes(d, acc_x_hi));
+  const std::uint64_t x_mod = SumOfLanesMod64(acc_x), x_hi = SumOfLanesMod64(acc_x_hi);
   const u128 sum_x = (u128{x_hi} << 32) + std::uint64_t(x_mod - (x_hi << 32));
   // Σlo likewise: its value modulo 2^64 is s·Σx modulo 2^64.
-  const std::uint64_t span64 = s.span64(), lo_hi = hn::GetLane(hn::SumOfLanes(d, acc_lo_hi));
+  const std::uint64_t span64 = s.span64(), lo_hi = SumOfLanesMod64(acc_lo_hi);
   const u128 sum_lo = (u128{lo_hi} << 32) + std::uint64_t(span64 * std::uint64_t(sum_x) - (lo_hi << 32));
   // Σd = (s·Σx − Σlo) / 2^64, s·Σx < 2^153: as low·2^64-weighted parts, the division
   // exact because the numerator is a multiple of 2^64.
@@ -514,7 +517,7 @@ HWY_NOINLINE u128 WideBlocks(const FastStream& s, TaskId t, std::uint64_t first,
 ChunkSum SumWide(const FastStream& s, TaskId t, Index a, Index b) {
   const D64 d;
   const std::uint64_t n = hn::Lanes(d);
-  const std::uint64_t first_block = (a + 1) / 2, end_block = b / 2;
+  const std::uint64_t first_block = a / 2 + (a & 1), end_block = b / 2;  // a + 1 wraps at 2^64 − 1
   if (end_block < first_block + n) return sum_fast_portable(s, t, a, b);
   const std::uint64_t blocks = (end_block - first_block) / n * n;
   const Index mid_begin = 2 * first_block, mid_end = 2 * (first_block + blocks);

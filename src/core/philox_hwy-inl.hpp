@@ -64,6 +64,18 @@ HWY_INLINE V64 Mul32(V64 a, V64 b) {
   return hn::MulEven(hn::BitCast(d32, a), hn::BitCast(d32, b));
 }
 
+/// Sum of the lanes modulo 2^64, added as unsigned words: Highway 1.0.3's SumOfLanes ends
+/// in GCC's signed 64-bit reduction on AVX-512, undefined when the sum wraps (wide mode's
+/// sums of x do).
+HWY_INLINE std::uint64_t SumOfLanesMod64(V64 v) {
+  const D64 d;
+  HWY_ALIGN std::uint64_t lanes[HWY_MAX_BYTES / 8];
+  hn::Store(v, d, lanes);
+  std::uint64_t sum = 0;
+  for (std::size_t l = 0; l < hn::Lanes(d); ++l) sum += lanes[l];
+  return sum;
+}
+
 /// Unsigned 64-bit a < b in every lane (signed compare after flipping the top bits:
 /// every target has that one).
 HWY_INLINE hn::Mask<D64> LessU64(V64 a, V64 b) {

@@ -104,22 +104,42 @@ TEST(KernelFast, EveryPathEqualsTheScalarDefinition) {
   });
 }
 
-TEST(KernelFast, PackedBlocksPastTheCounterHighWordEqualTheScalarDefinition) {
-  // The packed kernels fold Philox's first rounds for the counter's high word of a
-  // step, and run a step that straddles two high words in full: ranges across block
-  // 2^32 and far past it, on every packed span with one to five digits a word.
+TEST(KernelFast, BlocksPastTheCounterHighWordEqualTheScalarDefinition) {
+  // The packed kernels and wide mode's unmasked ones fold Philox's first rounds for the
+  // counter's high word of a step, and run a step that straddles two high words in full:
+  // ranges across block 2^32 and far past it, on every packed span with one to five
+  // digits a word and on wide spans of each kind. The range starts 202 or 203 blocks
+  // before the high word changes: a multiple of no step (Lanes × groups) of any path, so
+  // some step straddles it.
   std::mt19937_64 rng(20261207);
   for (const Case span : {Case{1, 100}, Case{1, 2}, Case{0, 999}, Case{1, 1 << 16}, Case{1, 100000},
-                          Case{0, (1 << 20) - 1}, Case{-5, 5}}) {
+                          Case{0, (1 << 20) - 1}, Case{-5, 5}, Case{1, (1 << 20) + 1}, Case{0, 999999999999},
+                          Case{0, (std::int64_t{1} << 40) - 1}}) {
     const FastStream s(u128(rng()) << 64 | rng(), {span.lo, span.hi});
-    const Index per_block = 4 * Index{s.digits()};
+    const Index per_block = s.mode() == FastStream::Mode::kWide ? 2 : 4 * Index{s.digits()};
     for (const Index block : {Index{1} << 32, (Index{5} << 32) + 12345, Index{1} << 40}) {
-      const Index a = (block - 200) * per_block + rng() % 50, b = (block + 200) * per_block + rng() % 50;
+      const Index a = (block - 203) * per_block + rng() % per_block, b = (block + 200) * per_block + rng() % 50;
       const TaskId t = rng() % 1000;
       const auto expected = s.sum_scalar(t, a, b);
       on_every_path([&](KernelPath p) {
         EXPECT_EQ(sum_fast_hwy(s, t, a, b), expected)
             << kernel_path_name(p) << " " << span.lo << ":" << span.hi << " [" << a << "," << b << ")";
+      });
+    }
+  }
+}
+
+TEST(KernelFast, RangesEndingAtTheLastIndexEqualTheScalarDefinition) {
+  // Rounding a near 2^64 up to a whole block once wrapped to block 0 (a vector loop of
+  // about 2^63 blocks); the app's int64 sample counts never reach there, the kernels must.
+  constexpr Index kLast = ~Index{0};
+  for (const Case span : {Case{1, 100}, Case{0, 999}, Case{1, 1 << 16}, Case{0, 999999999999}, Case{0, 9}}) {
+    const FastStream s(7, {span.lo, span.hi});
+    for (const Index length : {Index{0}, Index{1}, Index{5}, Index{100}}) {
+      const auto expected = s.sum_scalar(3, kLast - length, kLast);
+      on_every_path([&](KernelPath p) {
+        EXPECT_EQ(sum_fast_hwy(s, 3, kLast - length, kLast), expected)
+            << kernel_path_name(p) << " " << span.lo << ":" << span.hi << " length " << length;
       });
     }
   }
