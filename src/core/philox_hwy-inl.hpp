@@ -150,14 +150,7 @@ class Philox32Lanes {
       c3 = hn::Set(d, task_hi_);
     };
     auto run = [&](auto&... c) HWY_ATTR __attribute__((always_inline)) {
-      const V64 m0 = hn::Set(d, kPhilox32M0), m1 = hn::Set(d, kPhilox32M1);
-      for (unsigned r = 0; r < 10; ++r) {
-        const V64 key0 = hn::Load(d, k0_[r]), key1 = hn::Load(d, k1_[r]);
-        auto round = [&](int, V64& c0, V64& c1, V64& c2, V64& c3) HWY_ATTR __attribute__((always_inline)) {
-          Philox32Round(m0, m1, key0, key1, c0, c1, c2, c3);
-        };
-        EachGroup(round, 0, c...);
-      }
+      Rounds(0, c...);
       EachGroup(each, 0, c...);
     };
     WithGroups<V>(init, run);
@@ -208,13 +201,7 @@ class Philox32Lanes {
         };
         EachGroup(round, 0, c...);
       }
-      for (unsigned r = 3; r < 10; ++r) {
-        const V64 key0 = hn::Load(d, k0_[r]), key1 = hn::Load(d, k1_[r]);
-        auto round = [&](int, V64& c0, V64& c1, V64& c2, V64& c3) HWY_ATTR __attribute__((always_inline)) {
-          Philox32Round(m0, m1, key0, key1, c0, c1, c2, c3);
-        };
-        EachGroup(round, 0, c...);
-      }
+      Rounds(3, c...);
       EachGroup(each, 0, c...);
     };
     WithGroups<V>(init, run);
@@ -234,6 +221,20 @@ class Philox32Lanes {
   }
 
  private:
+  /// Rounds first … 9 on every group's counter words c (four per group).
+  template <class... C>
+  HWY_INLINE void Rounds(unsigned first, C&... c) const {
+    const D64 d;
+    const V64 m0 = hn::Set(d, kPhilox32M0), m1 = hn::Set(d, kPhilox32M1);
+    for (unsigned r = first; r < 10; ++r) {
+      const V64 key0 = hn::Load(d, k0_[r]), key1 = hn::Load(d, k1_[r]);
+      auto round = [&](int, V64& c0, V64& c1, V64& c2, V64& c3) HWY_ATTR __attribute__((always_inline)) {
+        Philox32Round(m0, m1, key0, key1, c0, c1, c2, c3);
+      };
+      EachGroup(round, 0, c...);
+    }
+  }
+
   // Round keys as lanes, loaded per round: a vector per round cannot be a member on SVE.
   HWY_ALIGN std::uint64_t k0_[10][kMaxLanes64], k1_[10][kMaxLanes64], retry_k1_[10][kMaxLanes64];
   // FoldedBlocks' constants of rounds 0 and 1 that do not depend on the counter.
