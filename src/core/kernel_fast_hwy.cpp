@@ -317,24 +317,24 @@ HWY_NOINLINE u128 WideBlocks(const FastStream& s, TaskId t, std::uint64_t first,
                                    queue_storage.data() + 3 * (kCapacity + kSlack)};
   std::size_t size_of[2] = {0, 0};
   int fresh = 0;
-  auto push = [&](hn::Mask<D64> m, V64 units, V64 attempts) HWY_ATTR __attribute__((always_inline)) {
+  auto push = [&](hn::Mask<D64> rejected, V64 units, V64 attempts) HWY_ATTR __attribute__((always_inline)) {
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
     // Compressed in a register and stored whole (into the slack): vpcompressq to memory
     // is several times slower, and Highway 1.0.3's Compress of 64-bit lanes copies a
     // 2 KiB table onto the stack per call (measured: span 10^19 at 16 ns per number).
-    hn::StoreU(V64{_mm512_maskz_compress_epi64(m.raw, units.raw)}, d, units_of[fresh] + size_of[fresh]);
-    hn::StoreU(V64{_mm512_maskz_compress_epi64(m.raw, attempts.raw)}, d, attempts_of[fresh] + size_of[fresh]);
-    size_of[fresh] += hn::CountTrue(d, m);
+    hn::StoreU(V64{_mm512_maskz_compress_epi64(rejected.raw, units.raw)}, d, units_of[fresh] + size_of[fresh]);
+    hn::StoreU(V64{_mm512_maskz_compress_epi64(rejected.raw, attempts.raw)}, d, attempts_of[fresh] + size_of[fresh]);
+    size_of[fresh] += hn::CountTrue(d, rejected);
 #else
     // Highway 1.0.3's CompressStore copies a 512-byte table onto the stack per call on
     // AVX2 (measured: span 10^19 at 35 ns per number); lane by lane instead, without
     // branches (every lane is written, the size moves past the rejected ones only: a
     // branch per lane mispredicts about half the time).
-    if (hn::AllFalse(d, m)) return;
+    if (hn::AllFalse(d, rejected)) return;
     HWY_ALIGN std::uint64_t u_lanes[HWY_MAX_BYTES / 8], a_lanes[HWY_MAX_BYTES / 8], flags[HWY_MAX_BYTES / 8];
     hn::Store(units, d, u_lanes);
     hn::Store(attempts, d, a_lanes);
-    hn::Store(hn::And(hn::VecFromMask(d, m), one), d, flags);
+    hn::Store(hn::And(hn::VecFromMask(d, rejected), one), d, flags);
     std::size_t size = size_of[fresh];
     for (std::size_t l = 0; l < n; ++l) {
       units_of[fresh][size] = u_lanes[l];
