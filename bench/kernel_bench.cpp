@@ -6,7 +6,6 @@
 #include <benchmark/benchmark.h>
 
 #include <climits>
-#include <cstdlib>
 #include <vector>
 #include <string>
 

@@ -274,15 +274,9 @@ HWY_NOINLINE u128 WideBlocks(const FastStream& s, TaskId t, std::uint64_t first,
   // The smallest lo per lane: one vpminuq per value, compared once per step.
   V64 lo_min = all_ones;
   auto watch = [&](V64 lo) HWY_ATTR __attribute__((always_inline)) { lo_min = hn::Min(lo_min, lo); };
-  auto candidates = [&]() HWY_ATTR __attribute__((always_inline)) {
-    bool any;
-    if constexpr (S == WideSpan::kSmall) {
-      any = !hn::AllFalse(d32, hn::Eq(hn::BitCast(d32, mid_min), hn::Zero(d32)));
-      mid_min = all_ones;
-    } else {
-      any = !hn::AllFalse(d, LessU64(lo_min, threshold));
-      lo_min = all_ones;
-    }
+  auto watched_below = [&]() HWY_ATTR __attribute__((always_inline)) {
+    const bool any = !hn::AllFalse(d, LessU64(lo_min, threshold));
+    lo_min = all_ones;
     return any;
   };
 #else
@@ -294,18 +288,22 @@ HWY_NOINLINE u128 WideBlocks(const FastStream& s, TaskId t, std::uint64_t first,
   auto watch = [&](V64 lo) HWY_ATTR __attribute__((always_inline)) {
     flagged = hn::Or(flagged, hn::RebindMask(d, hn::Lt(hn::BitCast(di, hn::ShiftRight<32>(lo)), high_bound)));
   };
-  auto candidates = [&]() HWY_ATTR __attribute__((always_inline)) {
-    bool any;
-    if constexpr (S == WideSpan::kSmall) {
-      any = !hn::AllFalse(d32, hn::Eq(hn::BitCast(d32, mid_min), hn::Zero(d32)));
-      mid_min = all_ones;
-    } else {
-      any = !hn::AllFalse(d, flagged);
-      flagged = hn::FirstN(d, 0);
-    }
+  auto watched_below = [&]() HWY_ATTR __attribute__((always_inline)) {
+    const bool any = !hn::AllFalse(d, flagged);
+    flagged = hn::FirstN(d, 0);
     return any;
   };
 #endif
+  // True when a lane watched since the last call may hold a rejected value; starts over.
+  auto candidates = [&]() HWY_ATTR __attribute__((always_inline)) {
+    if constexpr (S == WideSpan::kSmall) {
+      const bool any = !hn::AllFalse(d32, hn::Eq(hn::BitCast(d32, mid_min), hn::Zero(d32)));
+      mid_min = all_ones;
+      return any;
+    } else {
+      return watched_below();
+    }
+  };
   // The retry queue: two buffers, the fresh one takes new rejections while a pass reads
   // the other. A pass runs once the fresh one holds kPassAt values, which keeps both far
   // below kCapacity (a group step adds at most 2 · kFastStep · Lanes ≤ 2^8 values).
@@ -495,6 +493,7 @@ HWY_NOINLINE u128 WideBlocks(const FastStream& s, TaskId t, std::uint64_t first,
   (void)watch;
   (void)watch_mid;
   (void)candidates;
+  (void)watched_below;
   if constexpr (S == WideSpan::kSmall) return u128{SumOfLanesMod64(acc_x)} + correction;  // < 2^57
   if constexpr (S == WideSpan::kPow2) {  // Σhi-terms, Σlo-terms: each below 2^57
     const std::uint64_t hi = SumOfLanesMod64(acc_x), lo = SumOfLanesMod64(acc_x_hi);
